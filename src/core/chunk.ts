@@ -1,0 +1,94 @@
+import type { ByteRange } from '../errors/parallel-get-error.ts';
+
+/**
+ * One range of the object and the bytes received for it that the consumer has not read yet.
+ * Several requests may feed the same chunk (a resume after a fault, a hedge of a slow one): each
+ * delivers bytes at its own offset, and only bytes past the frontier are kept, so the output never
+ * holds a byte twice. Bytes are kept as the views the network delivered (no copies).
+ */
+export class Chunk {
+	readonly index: number;
+	readonly start: number;
+	/** Inclusive; `Infinity` while the end is unknown (one plain GET of unknown length). */
+	end: number;
+	/** Bytes received from `start` on, contiguous. */
+	received = 0;
+	/** Received bytes not yet handed to the consumer. */
+	private readonly pieces: (Uint8Array | undefined)[] = [];
+	private head = 0;
+	bufferedBytes = 0;
+	done = false;
+	/** When the frontier last moved (or the chunk started), `performance.now()` time. */
+	lastProgressAt: number;
+	startedAt: number;
+	/** Controllers of the requests feeding this chunk, aborted when it completes. */
+	readonly requests = new Set<AbortController>();
+	hedged = 0;
+
+	constructor(index: number, start: number, end: number, now: number) {
+		this.index = index;
+		this.start = start;
+		this.end = end;
+		this.lastProgressAt = now;
+		this.startedAt = now;
+	}
+
+	get length(): number {
+		return this.end - this.start + 1;
+	}
+
+	/** Absolute offset of the first byte not received yet. */
+	get frontier(): number {
+		return this.start + this.received;
+	}
+
+	get remaining(): ByteRange {
+		return { start: this.frontier, end: this.end };
+	}
+
+	/**
+	 * Takes `bytes` that a response delivered at absolute `offset` (never past the frontier: every
+	 * request starts at the frontier of its time, which only grows). Returns the count of new bytes.
+	 */
+	accept(offset: number, bytes: Uint8Array, now: number): number {
+		const skip = this.frontier - offset;
+		if (skip >= bytes.byteLength) return 0;
+		const fresh = skip > 0 ? bytes.subarray(skip) : bytes;
+		this.pieces.push(fresh);
+		this.bufferedBytes += fresh.byteLength;
+		this.received += fresh.byteLength;
+		this.lastProgressAt = now;
+		if (this.frontier > this.end) this.done = true;
+		return fresh.byteLength;
+	}
+
+	/** The oldest received piece the consumer has not read, removed from the chunk. */
+	take(): Uint8Array | undefined {
+		if (this.head >= this.pieces.length) return undefined;
+		const piece = this.pieces[this.head];
+		this.pieces[this.head++] = undefined;
+		if (this.head === this.pieces.length) {
+			this.pieces.length = 0;
+			this.head = 0;
+		}
+		if (piece) this.bufferedBytes -= piece.byteLength;
+		return piece;
+	}
+
+	/** Everything received has been taken, and nothing more will come. */
+	get drained(): boolean {
+		return this.done && this.bufferedBytes === 0;
+	}
+
+	/** Drops buffered bytes (the download failed or was cancelled). */
+	clear(): void {
+		this.pieces.length = 0;
+		this.head = 0;
+		this.bufferedBytes = 0;
+	}
+
+	/** Aborts the requests still feeding this chunk, but `keep` (the one that completed it). */
+	abortRequests(keep: AbortController): void {
+		for (const controller of this.requests) if (controller !== keep) controller.abort();
+	}
+}

@@ -1,0 +1,13 @@
+/** Defaults, chosen from `npm run bench` (see README, "Choosing concurrency and chunkSize"). */
+export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+/** Chunks may start only this many times `concurrency` ahead of the oldest chunk not yet read. */
+export const WINDOW_FACTOR = 2;
+export const DEFAULT_STALL_TIMEOUT = 30_000;
+export const DEFAULT_RETRY_LIMIT = 5;
+export const DEFAULT_BACKOFF_LIMIT = 10_000;
+export const DEFAULT_MAX_RETRY_AFTER = 60_000;
+export const MAX_CONCURRENCY = 256;
+
+/** RFC 9110 §15.5.9, §15.5.20, §15.6: worth another try after a pause. */
+export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);

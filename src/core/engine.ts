@@ -1,0 +1,697 @@
+import type { ByteRange } from '../errors/parallel-get-error.ts';
+import { isParallelGetError } from '../errors/parallel-get-error.ts';
+import { RetriesExhaustedError } from '../errors/retries-exhausted-error.ts';
+import { RevisionChangedError } from '../errors/revision-changed-error.ts';
+import { StallError } from '../errors/stall-error.ts';
+import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
+import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } from '../http/content-range.ts';
+import type { Send } from '../http/request.ts';
+import { type Pin, pinFromHeaders, pinHeaders, pinMismatch } from '../http/validators.ts';
+import { delay, Watchdog } from '../utils/abort.ts';
+import { Chunk } from './chunk.ts';
+import { RETRYABLE_STATUS, WINDOW_FACTOR } from './constants.ts';
+import type { NormalizedOptions } from './options.ts';
+
+/** What discovery learned about the object. */
+export interface DownloadInfo {
+	/** Bytes in the object; undefined when the server did not say (a 200 without Content-Length, or an encoded body). */
+	size: number | undefined;
+	etag?: string;
+	lastModified?: string;
+	contentType?: string;
+	/**
+	 * `parallel`: range requests in parallel, pinned to one revision. `single`: one response
+	 * carries the whole object (server ignored Range, object no larger than one chunk, no strong
+	 * validator, or `concurrency: 1`). `empty`: a 0-byte object.
+	 */
+	mode: 'parallel' | 'single' | 'empty';
+}
+
+/** Counters for tests, benchmarks and progress displays. */
+export interface DownloadStats {
+	/** Requests sent, discovery and retries included. */
+	requests: number;
+	/** Attempts that were retried after a transient fault. */
+	retries: number;
+	/** Requests in flight now, and the most at any time. */
+	inFlight: number;
+	maxInFlight: number;
+	/** Bytes received and not yet handed to the consumer, now and at most. */
+	bufferedBytes: number;
+	maxBufferedBytes: number;
+	/** Bytes received from the network and kept (duplicates of a hedge not counted). */
+	bytesReceived: number;
+	/** Bytes handed to the consumer, in order. */
+	loaded: number;
+}
+
+interface Opened {
+	response: Response;
+	/** Absolute offset of the first body byte. */
+	offset: number;
+	controller: AbortController;
+	watchdog: Watchdog;
+	/** Ends the request's accounting; aborts its connection unless the body was read to its end. */
+	release: (complete?: boolean) => void;
+}
+
+const noop = (): void => {};
+
+function isEncoded(headers: Headers): boolean {
+	const encoding = headers.get('content-encoding');
+	return encoding !== null && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '';
+}
+
+/**
+ * The download: discovery, a window of chunk requests, each resumed after faults, and a pull
+ * source that hands bytes out in order. Memory: chunks start only within
+ * `WINDOW_FACTOR x concurrency` chunks of the oldest one the consumer has not finished reading,
+ * so bytes held never exceed that many chunks, whatever the object's size or the reader's pace.
+ */
+export class Engine {
+	readonly info: Promise<DownloadInfo>;
+	private resolveInfo!: (info: DownloadInfo) => void;
+	private rejectInfo!: (error: unknown) => void;
+	private infoSettled = false;
+
+	private readonly url: string;
+	private readonly options: NormalizedOptions;
+	private readonly send: Send;
+	private readonly signals: AbortSignal[];
+	private readonly abort = new AbortController();
+	private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+	private readonly chunks = new Map<number, Chunk>();
+	private size: number | undefined;
+	private pin: Pin | undefined;
+	private totalChunks: number | undefined;
+	private nextEmit = 0;
+	private nextStart = 1;
+	private running = 0;
+	private settled = false;
+	private waiter: (() => void) | undefined;
+
+	private readonly counters: DownloadStats = {
+		requests: 0,
+		retries: 0,
+		inFlight: 0,
+		maxInFlight: 0,
+		bufferedBytes: 0,
+		maxBufferedBytes: 0,
+		bytesReceived: 0,
+		loaded: 0,
+	};
+
+	constructor(url: string, options: NormalizedOptions, send: Send, signals: AbortSignal[]) {
+		this.url = url;
+		this.options = options;
+		this.send = send;
+		this.signals = signals;
+		this.info = new Promise<DownloadInfo>((resolve, reject) => {
+			this.resolveInfo = resolve;
+			this.rejectInfo = reject;
+		});
+		// Nobody has to await `info`: its rejection mirrors the stream's error, which the reader sees.
+		this.info.catch(noop);
+	}
+
+	get stats(): DownloadStats {
+		return { ...this.counters };
+	}
+
+	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */
+	start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+		this.controller = controller;
+		for (const signal of this.signals) {
+			if (signal.aborted) {
+				this.fail(signal.reason);
+				return;
+			}
+			signal.addEventListener('abort', this.onAbort, { once: true });
+		}
+		const discovery = this.options.concurrency === 1 ? this.single() : this.discover();
+		discovery.catch((error: unknown) => this.fail(error));
+	}
+
+	/** The stream's `pull()`: hands out the head chunk's bytes; waits while there are none. */
+	async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+		for (;;) {
+			if (this.settled) return;
+			const head = this.chunks.get(this.nextEmit);
+			let delivered = 0;
+			let advanced = false;
+			if (head) {
+				for (let piece = head.take(); piece; piece = head.take()) {
+					controller.enqueue(piece);
+					delivered += piece.byteLength;
+					if ((controller.desiredSize ?? 0) <= 0) break;
+				}
+				if (head.drained) {
+					this.chunks.delete(this.nextEmit);
+					this.nextEmit++;
+					advanced = true;
+					this.schedule();
+				}
+			}
+			if (delivered > 0) {
+				this.counters.loaded += delivered;
+				this.counters.bufferedBytes -= delivered;
+				this.reportProgress();
+			}
+			// Closes only once every request has ended, so that an over-long last body is still caught.
+			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0) {
+				this.finish();
+				controller.close();
+				return;
+			}
+			if (delivered > 0) return;
+			if (advanced) continue;
+			await new Promise<void>((resolve) => {
+				this.waiter = resolve;
+			});
+		}
+	}
+
+	/** The stream's `cancel()`: the consumer is gone; stop everything. */
+	cancel(reason: unknown): void {
+		if (this.settled) return;
+		this.settled = true;
+		this.settleInfo(reason);
+		this.abort.abort(reason);
+		this.finish();
+	}
+
+	private readonly onAbort = (event: Event): void => {
+		this.fail((event.target as AbortSignal).reason);
+	};
+
+	private fail(error: unknown): void {
+		if (this.settled) return;
+		this.settled = true;
+		this.settleInfo(error);
+		this.abort.abort(error);
+		this.finish();
+		this.controller?.error(error);
+	}
+
+	private finish(): void {
+		for (const signal of this.signals) signal.removeEventListener('abort', this.onAbort);
+		for (const chunk of this.chunks.values()) chunk.clear();
+		this.chunks.clear();
+		this.counters.bufferedBytes = 0;
+		this.wake();
+	}
+
+	private wake(): void {
+		const waiter = this.waiter;
+		this.waiter = undefined;
+		waiter?.();
+	}
+
+	private settleInfo(value: DownloadInfo | unknown, ok = false): void {
+		if (this.infoSettled) return;
+		this.infoSettled = true;
+		if (ok) this.resolveInfo(value as DownloadInfo);
+		else this.rejectInfo(value);
+	}
+
+	private reportProgress(): void {
+		const onProgress = this.options.onProgress;
+		if (!onProgress) return;
+		try {
+			onProgress({ loaded: this.counters.loaded, total: this.size, inFlight: this.counters.inFlight });
+		} catch (error) {
+			this.fail(error);
+		}
+	}
+
+	private describe(response: Response, extra: Partial<DownloadInfo> & Pick<DownloadInfo, 'mode'>): DownloadInfo {
+		const info: DownloadInfo = { size: this.size, ...extra };
+		const etag = response.headers.get('etag');
+		const lastModified = response.headers.get('last-modified');
+		const contentType = response.headers.get('content-type');
+		if (etag) info.etag = etag;
+		if (lastModified) info.lastModified = lastModified;
+		if (contentType) info.contentType = contentType;
+		return info;
+	}
+
+	// ---------------------------------------------------------------- discovery
+
+	/**
+	 * No HEAD: the first chunk is asked for as a range, and its answer decides the mode
+	 * (cachew#360). Its body is the head of the output and streams out as it arrives.
+	 */
+	private async discover(): Promise<void> {
+		const chunkSize = this.options.chunkSize;
+		const range = { start: 0, end: chunkSize - 1 };
+		const head = new Chunk(0, 0, range.end, performance.now());
+		await this.retrying(range, () => 0, async () => {
+			const opened = await this.open(range, undefined, head);
+			const { response } = opened;
+			const { status, headers } = response;
+			try {
+				if (status === 416) return this.discoveredEmpty(opened);
+				if (status === 200) return this.discoveredWhole(opened);
+				if (status !== 206) throw this.statusError(response, range);
+				if (isEncoded(headers)) throw this.encodedError(response, range);
+				const size = this.discoveredSize(response, range);
+				this.size = size;
+				const pin = pinFromHeaders(headers);
+				if (size === 0) return this.discoveredEmpty(opened);
+				if (size > chunkSize && pin.kind === 'none' && !this.options.allowUnpinned) {
+					// No strong validator: a second request could come from another revision and be
+					// spliced undetected, so the whole object comes from one plain GET instead.
+					opened.release();
+					void response.body?.cancel().catch(noop);
+					await this.single();
+					return true;
+				}
+				this.pin = pin;
+				this.totalChunks = Math.ceil(size / chunkSize);
+				const mode = this.totalChunks === 1 ? 'single' : 'parallel';
+				this.settleInfo(this.describe(response, { mode }), true);
+				head.end = Math.min(chunkSize, size) - 1;
+				this.chunks.set(0, head);
+				this.running++;
+				this.runChunk(head, opened);
+				this.schedule();
+				return true;
+			} catch (error) {
+				opened.release();
+				void response.body?.cancel().catch(noop);
+				throw error;
+			}
+		});
+	}
+
+	/** Total size from the discovery 206, checked against the request and against `options.size`. */
+	private discoveredSize(response: Response, asked: ByteRange): number {
+		const header = response.headers.get('content-range');
+		const parsed = parseContentRange(header);
+		const known = this.options.size;
+		if (!parsed?.range || parsed.size === undefined) {
+			if (header === null && known !== undefined) {
+				// Content-Range hidden by CORS (not in Access-Control-Expose-Headers): the caller's
+				// size stands in; the body length is still checked against it.
+				const length = parseContentLength(response.headers.get('content-length'));
+				const expected = Math.min(known, asked.end + 1) - asked.start;
+				if (length !== undefined && length !== expected) {
+					throw new UnexpectedResponseError(`Content-Length ${length} does not match the size given (${known})`, { url: this.url, range: asked, status: 206 });
+				}
+				return known;
+			}
+			throw new UnexpectedResponseError(
+				header === null
+					? 'a 206 without a readable Content-Range (cross-origin: the server must list it in Access-Control-Expose-Headers, or pass `size`)'
+					: `unusable Content-Range \`${header}\``,
+				{ url: this.url, range: asked, status: 206, ...(header === null ? {} : { contentRange: header }) },
+			);
+		}
+		const expectedEnd = Math.min(asked.end, parsed.size - 1);
+		if (parsed.range.start !== asked.start || parsed.range.end !== expectedEnd) {
+			throw new UnexpectedResponseError(`Content-Range \`${header}\` is not the range asked for`, {
+				url: this.url,
+				range: asked,
+				status: 206,
+				contentRange: header ?? undefined,
+				retryable: true,
+			});
+		}
+		if (known !== undefined && known !== parsed.size) {
+			throw new UnexpectedResponseError(`the object has ${parsed.size} bytes, not the ${known} given as \`size\``, {
+				url: this.url,
+				range: asked,
+				status: 206,
+				contentRange: header ?? undefined,
+			});
+		}
+		return parsed.size;
+	}
+
+	/** 416 to `bytes=0-N` (RFC 9110 §14.1.1: only an empty representation makes it unsatisfiable). */
+	private discoveredEmpty(opened: Opened): boolean {
+		const { response } = opened;
+		const header = response.headers.get('content-range');
+		const parsed = parseContentRange(header);
+		opened.release();
+		void response.body?.cancel().catch(noop);
+		if (response.status === 416 && parsed?.size !== undefined && parsed.size !== 0) {
+			throw new UnexpectedResponseError(`416 for the first bytes of an object said to hold ${parsed.size}`, {
+				url: this.url,
+				status: 416,
+				contentRange: header ?? undefined,
+			});
+		}
+		this.size = 0;
+		this.totalChunks = 0;
+		this.settleInfo(this.describe(response, { mode: 'empty', size: 0 }), true);
+		this.wake();
+		return true;
+	}
+
+	/** The server ignored Range (200): this body is the object. Streamed, never requested twice. */
+	private discoveredWhole(opened: Opened): boolean {
+		this.streamWhole(opened);
+		return true;
+	}
+
+	/** One plain GET without Range: `concurrency: 1`, or no validator to pin parallel requests to. */
+	private async single(): Promise<void> {
+		await this.retrying(undefined, () => 0, async () => {
+			const opened = await this.open(undefined, undefined, undefined);
+			if (opened.response.status !== 200) {
+				opened.release();
+				void opened.response.body?.cancel().catch(noop);
+				throw this.statusError(opened.response, undefined);
+			}
+			this.streamWhole(opened);
+			return true;
+		});
+	}
+
+	private streamWhole(opened: Opened): void {
+		const { response } = opened;
+		// An encoded body is decoded by fetch: Content-Length then counts encoded bytes.
+		const length = isEncoded(response.headers) ? undefined : parseContentLength(response.headers.get('content-length'));
+		this.size = length;
+		if (length === 0) {
+			this.discoveredEmpty(opened);
+			return;
+		}
+		this.totalChunks = 1;
+		this.pin = undefined;
+		this.settleInfo(this.describe(response, { mode: 'single' }), true);
+		const chunk = this.addChunk(0);
+		chunk.end = length === undefined ? Number.POSITIVE_INFINITY : length - 1;
+		this.running++;
+		this.readWhole(chunk, opened).then(
+			() => this.chunkEnded(),
+			(error: unknown) => this.fail(error),
+		);
+	}
+
+	private async readWhole(chunk: Chunk, opened: Opened): Promise<void> {
+		try {
+			await this.readInto(chunk, opened);
+		} catch (error) {
+			if (this.settled) return;
+			// Without a pinned revision the rest cannot be asked for by range safely.
+			throw new UnexpectedResponseError(`the response broke off after ${chunk.received} bytes and cannot be resumed`, {
+				url: this.url,
+				status: opened.response.status,
+				code: 'ERR_BODY_TOO_SHORT',
+				cause: error,
+			});
+		}
+		if (chunk.end === Number.POSITIVE_INFINITY) {
+			chunk.end = chunk.frontier - 1;
+			chunk.done = true;
+		} else if (!chunk.done) {
+			throw new UnexpectedResponseError(`the body ended after ${chunk.received} of ${chunk.length} bytes`, {
+				url: this.url,
+				status: opened.response.status,
+				code: 'ERR_BODY_TOO_SHORT',
+			});
+		}
+	}
+
+	// ---------------------------------------------------------------- the window
+
+	private addChunk(index: number): Chunk {
+		const chunkSize = this.options.chunkSize;
+		const start = index * chunkSize;
+		const end = Math.min(start + chunkSize, this.size ?? Number.POSITIVE_INFINITY) - 1;
+		const chunk = new Chunk(index, start, end, performance.now());
+		this.chunks.set(index, chunk);
+		return chunk;
+	}
+
+	/** Starts chunks while a slot is free and the window allows (cachew#360: 2 x concurrency ahead). */
+	private schedule(): void {
+		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
+		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * this.options.concurrency);
+		while (this.running < this.options.concurrency && this.nextStart < limit) {
+			const chunk = this.addChunk(this.nextStart++);
+			this.running++;
+			this.runChunk(chunk, undefined);
+		}
+	}
+
+	private runChunk(chunk: Chunk, first: Opened | undefined): void {
+		let opened = first;
+		this.retrying(chunk, () => chunk.received, async () => {
+			const current = opened ?? (await this.openRange(chunk));
+			opened = undefined;
+			await this.readInto(chunk, current);
+			if (chunk.done) return true;
+			throw new UnexpectedResponseError(`the body ended ${chunk.end + 1 - chunk.frontier} bytes short`, {
+				url: this.url,
+				range: { start: current.offset, end: chunk.end },
+				status: current.response.status,
+				code: 'ERR_BODY_TOO_SHORT',
+				retryable: true,
+			});
+		}).then(
+			() => this.chunkEnded(),
+			(error: unknown) => this.fail(error),
+		);
+	}
+
+	private chunkEnded(): void {
+		this.running--;
+		this.schedule();
+		this.wake();
+	}
+
+	/**
+	 * Runs `attempt` until it reports done. Transient faults (network errors, resets, stalls,
+	 * 408/429/5xx, short bodies) are retried with exponential backoff and jitter, or after the
+	 * server's Retry-After; the count restarts when an attempt made progress.
+	 */
+	private async retrying(target: Chunk | ByteRange | undefined, progress: () => number, attempt: () => Promise<boolean>): Promise<void> {
+		let failures = 0;
+		for (;;) {
+			const before = progress();
+			try {
+				if (await attempt()) return;
+			} catch (error) {
+				if (this.settled || (target instanceof Chunk && target.done)) return;
+				if (!this.isRetryable(error)) throw error;
+				failures = progress() > before ? 1 : failures + 1;
+				const range = target instanceof Chunk ? target.remaining : target;
+				if (failures > this.options.retry.limit) {
+					throw new RetriesExhaustedError(failures, { url: this.url, range, cause: error });
+				}
+				this.counters.retries++;
+				await delay(this.backoff(failures, error), this.abort.signal);
+			}
+		}
+	}
+
+	private isRetryable(error: unknown): boolean {
+		if (error instanceof StallError) return true;
+		if (error instanceof UnexpectedResponseError) return error.retryable;
+		// Our own fatal verdicts; anything else (fetch's TypeError, a reset, ky's NetworkError or
+		// TimeoutError) is a fault of the network and worth another try.
+		return !isParallelGetError(error);
+	}
+
+	private backoff(attempt: number, error: unknown): number {
+		const retry = this.options.retry;
+		const retryAfter = error instanceof UnexpectedResponseError ? error.retryAfter : undefined;
+		if (retryAfter !== undefined) return Math.min(retryAfter, retry.maxRetryAfter);
+		const computed = Math.min(retry.delay(attempt), retry.backoffLimit);
+		return retry.jitter ? computed * (0.5 + Math.random() / 2) : computed;
+	}
+
+	// ---------------------------------------------------------------- requests
+
+	/** Sends one GET; `range` adds Range, `pin` the precondition. Counted in flight until released. */
+	private async open(range: ByteRange | undefined, pin: Pin | undefined, chunk: Chunk | undefined): Promise<Opened> {
+		if (this.settled) throw this.abort.signal.reason;
+		const controller = new AbortController();
+		const signal = AbortSignal.any([this.abort.signal, controller.signal]);
+		const headers = new Headers(this.options.headers);
+		if (range) headers.set('range', rangeHeader(range));
+		if (pin) for (const [name, value] of Object.entries(pinHeaders(pin))) headers.set(name, value);
+		const watchdog = new Watchdog(this.options.stallTimeout, () => {
+			controller.abort(new StallError(this.options.stallTimeout as number, { url: this.url, ...(range ? { range } : {}) }));
+		});
+		chunk?.requests.add(controller);
+		this.counters.requests++;
+		this.counters.inFlight++;
+		this.counters.maxInFlight = Math.max(this.counters.maxInFlight, this.counters.inFlight);
+		let released = false;
+		const release = (complete = false): void => {
+			if (released) return;
+			released = true;
+			watchdog.stop();
+			chunk?.requests.delete(controller);
+			this.counters.inFlight--;
+			// Drops the connection of a body that was not read to its end; a complete one keeps
+			// its connection for the next request.
+			if (!complete) controller.abort();
+		};
+		try {
+			const response = await this.send(this.url, headers, signal);
+			watchdog.touch();
+			return { response, offset: range?.start ?? 0, controller, watchdog, release };
+		} catch (error) {
+			release();
+			throw this.reason(error, controller);
+		}
+	}
+
+	/** The error to act on: a stall (our own abort) rather than the AbortError it surfaced as. */
+	private reason(error: unknown, controller: AbortController): unknown {
+		if (this.settled) return this.abort.signal.reason;
+		const reason: unknown = controller.signal.reason;
+		return reason instanceof StallError ? reason : error;
+	}
+
+	/** A pinned request for the rest of `chunk`, its answer checked before any byte is kept. */
+	private async openRange(chunk: Chunk): Promise<Opened> {
+		const range = chunk.remaining;
+		const opened = await this.open(range, this.pin, chunk);
+		try {
+			this.checkPartial(opened.response, range);
+			return opened;
+		} catch (error) {
+			opened.release();
+			void opened.response.body?.cancel().catch(noop);
+			throw error;
+		}
+	}
+
+	/**
+	 * RFC 9110 §15.3.7 and §14.4: a 206 for exactly the range asked, of the pinned revision (same
+	 * total, same validator), not encoded. A 412 is the server's own verdict that the revision
+	 * changed (§13.1.1).
+	 */
+	private checkPartial(response: Response, range: ByteRange): void {
+		const { status, headers } = response;
+		const context = { url: this.url, range, status };
+		if (status === 412) throw new RevisionChangedError('412 Precondition Failed', context);
+		if (status === 200) {
+			// A replica or cache that ignores Range: retried a few times, never spliced in.
+			throw new UnexpectedResponseError('the server ignored Range (200)', { ...context, retryable: true });
+		}
+		if (status !== 206) throw this.statusError(response, range);
+		if (isEncoded(headers)) throw this.encodedError(response, range);
+		const mismatch = this.pin ? pinMismatch(this.pin, headers) : undefined;
+		if (mismatch) {
+			throw new RevisionChangedError(`${mismatch.what} ${mismatch.received} differs from ${mismatch.expected}`, {
+				...context,
+				expected: mismatch.expected,
+				received: mismatch.received,
+			});
+		}
+		const header = headers.get('content-range');
+		const expectedLength = range.end - range.start + 1;
+		const length = parseContentLength(headers.get('content-length'));
+		if (header === null && this.options.size !== undefined) {
+			// Hidden by CORS: only the length can be checked, the body length is checked as it comes.
+			if (length !== undefined && length !== expectedLength) {
+				throw new UnexpectedResponseError(`Content-Length ${length} for a ${expectedLength}-byte range`, { ...context, retryable: true });
+			}
+			return;
+		}
+		const parsed = parseContentRange(header);
+		if (!parsed?.range) {
+			throw new UnexpectedResponseError(header === null ? 'a 206 without Content-Range' : `unusable Content-Range \`${header}\``, {
+				...context,
+				...(header === null ? {} : { contentRange: header }),
+			});
+		}
+		if (parsed.size !== undefined && parsed.size !== this.size) {
+			throw new RevisionChangedError(`the size is now ${parsed.size}, not ${this.size}`, { ...context, expected: String(this.size), received: String(parsed.size) });
+		}
+		if (parsed.range.start !== range.start || parsed.range.end !== range.end) {
+			throw new UnexpectedResponseError(`Content-Range \`${header}\` is not the range asked for`, {
+				...context,
+				contentRange: header ?? undefined,
+				retryable: true,
+			});
+		}
+		if (length !== undefined && length !== expectedLength) {
+			throw new UnexpectedResponseError(`Content-Length ${length} for a ${expectedLength}-byte range`, { ...context, retryable: true });
+		}
+	}
+
+	private statusError(response: Response, range: ByteRange | undefined): UnexpectedResponseError {
+		const { status } = response;
+		const retryable = RETRYABLE_STATUS.has(status);
+		const retryAfter = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+		return new UnexpectedResponseError(`status ${status}${response.statusText ? ` ${response.statusText}` : ''}`, {
+			url: this.url,
+			status,
+			retryable,
+			...(range ? { range } : {}),
+			...(retryAfter === undefined ? {} : { retryAfter }),
+		});
+	}
+
+	private encodedError(response: Response, range: ByteRange): UnexpectedResponseError {
+		// Ranges address encoded bytes and fetch decodes them: pieces would not line up.
+		return new UnexpectedResponseError(`a partial body with Content-Encoding ${response.headers.get('content-encoding')}`, {
+			url: this.url,
+			range,
+			status: response.status,
+		});
+	}
+
+	/**
+	 * Reads a response body into `chunk` from `opened.offset` on. Bytes past the chunk's end are
+	 * never kept: an over-long body fails the download (the server is not sending what it said).
+	 */
+	private async readInto(chunk: Chunk, opened: Opened): Promise<void> {
+		const body = opened.response.body;
+		let offset = opened.offset;
+		if (!body) {
+			opened.release();
+			return;
+		}
+		const reader = body.getReader();
+		let ended = false;
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) {
+					ended = true;
+					break;
+				}
+				if (value.byteLength === 0) continue;
+				opened.watchdog.touch();
+				if (offset + value.byteLength > chunk.end + 1) {
+					throw new UnexpectedResponseError(`the body is longer than the ${chunk.end + 1 - opened.offset} bytes asked for`, {
+						url: this.url,
+						range: { start: opened.offset, end: chunk.end },
+						status: opened.response.status,
+						code: 'ERR_BODY_TOO_LONG',
+					});
+				}
+				this.accept(chunk, offset, value, opened.controller);
+				offset += value.byteLength;
+				// Another request completed this chunk (a hedge): this one is redundant.
+				if (chunk.done && offset <= chunk.end) break;
+			}
+		} catch (error) {
+			throw this.reason(error, opened.controller);
+		} finally {
+			if (!ended) reader.cancel().catch(noop);
+			opened.release(ended);
+		}
+	}
+
+	private accept(chunk: Chunk, offset: number, bytes: Uint8Array, from: AbortController): void {
+		const fresh = chunk.accept(offset, bytes, performance.now());
+		if (fresh === 0) return;
+		const counters = this.counters;
+		counters.bytesReceived += fresh;
+		counters.bufferedBytes += fresh;
+		if (counters.bufferedBytes > counters.maxBufferedBytes) counters.maxBufferedBytes = counters.bufferedBytes;
+		if (chunk.done) chunk.abortRequests(from);
+		if (chunk.index === this.nextEmit) this.wake();
+	}
+}

@@ -1,0 +1,221 @@
+import type { KyInstance } from 'ky';
+import {
+	DEFAULT_BACKOFF_LIMIT,
+	DEFAULT_CHUNK_SIZE,
+	DEFAULT_CONCURRENCY,
+	DEFAULT_MAX_RETRY_AFTER,
+	DEFAULT_RETRY_LIMIT,
+	DEFAULT_STALL_TIMEOUT,
+	MAX_CONCURRENCY,
+} from './constants.ts';
+
+/** Progress of a download, as bytes handed to the consumer in order. */
+export interface Progress {
+	/** Bytes delivered to the stream so far, in order. */
+	loaded: number;
+	/** Size of the object, when known. */
+	total: number | undefined;
+	/** Range requests in flight right now. */
+	inFlight: number;
+}
+
+export interface RetryOptions {
+	/**
+	 * Attempts after the first for one chunk before the download fails with
+	 * `RetriesExhaustedError`. The count restarts whenever an attempt brings new bytes, so a long
+	 * chunk on a flaky link keeps going as long as it progresses.
+	 * @default 5
+	 */
+	limit?: number;
+	/**
+	 * Delay in ms before retry number `attempt` (1-based), before jitter.
+	 * @default attempt => 250 * 2 ** (attempt - 1)
+	 */
+	delay?: (attempt: number) => number;
+	/**
+	 * Upper bound of the computed delay, in ms.
+	 * @default 10_000
+	 */
+	backoffLimit?: number;
+	/**
+	 * Upper bound for a server's `Retry-After`, in ms (a longer one is waited for this long).
+	 * @default 60_000
+	 */
+	maxRetryAfter?: number;
+	/**
+	 * Randomize each computed delay between 50% and 100% of its value, so that parallel chunks
+	 * that failed together do not retry together. `Retry-After` is honoured as given.
+	 * @default true
+	 */
+	jitter?: boolean;
+}
+
+export interface ParallelGetOptions {
+	/**
+	 * Range requests in flight at most.
+	 * `1` makes one plain GET without `Range`.
+	 * @default 8
+	 */
+	concurrency?: number;
+	/**
+	 * Bytes per range request. Memory held is at most about
+	 * `2 x concurrency x chunkSize` (see README, "Memory").
+	 * @default 8 * 1024 ** 2
+	 */
+	chunkSize?: number;
+	/** Aborts the download: every request, timer and the stream (with the signal's reason). */
+	signal?: AbortSignal;
+	/** Extra request headers for every request (e.g. `Authorization`). */
+	headers?: HeadersInit;
+	/**
+	 * A ky instance to make every request with: its hooks, `timeout`, `retry` and `fetch` apply to
+	 * each range request (use it to add auth or sign URLs). Its retries happen before a response
+	 * arrives; this library's own `retry` resumes chunks that fail after that.
+	 * @default a ky instance with `retry: 0` and `timeout: false`
+	 */
+	ky?: KyInstance;
+	/** A custom fetch (takes precedence over the ky instance's). */
+	fetch?: typeof globalThis.fetch;
+	/** Attempts per chunk and their backoff; a number is `{ limit }`. */
+	retry?: number | RetryOptions;
+	/**
+	 * Milliseconds without a byte (waiting for headers, or mid-body) after which a request is
+	 * abandoned and its chunk resumed on a new one. `false` disables it.
+	 * @default 30_000
+	 */
+	stallTimeout?: number | false;
+	/**
+	 * Size of the object in bytes, when the caller knows it. Used where the server's
+	 * `Content-Range` is unreadable (cross-origin without `Access-Control-Expose-Headers`), and
+	 * checked against it where readable.
+	 */
+	size?: number;
+	/**
+	 * Go parallel even when the server gives no strong validator (only a weak ETag, or neither
+	 * ETag nor a usable Last-Modified). Without one, a change of the object during the download
+	 * can go undetected and two revisions could be spliced, so by default such objects are read
+	 * with one plain GET instead.
+	 * @default false
+	 */
+	allowUnpinned?: boolean;
+	/** Called each time bytes are handed to the consumer. */
+	onProgress?: (progress: Progress) => void;
+}
+
+export interface NormalizedOptions {
+	concurrency: number;
+	chunkSize: number;
+	signal: AbortSignal | undefined;
+	headers: Headers;
+	ky: KyInstance | undefined;
+	fetch: typeof globalThis.fetch | undefined;
+	retry: Required<RetryOptions>;
+	stallTimeout: number | false;
+	size: number | undefined;
+	allowUnpinned: boolean;
+	onProgress: ((progress: Progress) => void) | undefined;
+}
+
+function describe(value: unknown): string {
+	if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
+	if (typeof value === 'object') return value === null ? '`null`' : `\`${Object.prototype.toString.call(value)}\` (object)`;
+	return `\`${String(value)}\` (${typeof value})`;
+}
+
+export function integerOption(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+	if (value === undefined) return fallback;
+	if (typeof value !== 'number' || !Number.isInteger(value)) {
+		throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`);
+	}
+	if (value < min || value > max) {
+		throw new RangeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`);
+	}
+	return value;
+}
+
+function functionOption<T>(name: string, value: unknown): T | undefined {
+	if (value === undefined) return undefined;
+	if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+	return value as T;
+}
+
+function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+	if (value === undefined) return fallback;
+	if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+	return value;
+}
+
+const defaultDelay = (attempt: number): number => 250 * 2 ** (attempt - 1);
+
+export function normalizeRetry(retry: unknown): Required<RetryOptions> {
+	if (retry === undefined || typeof retry === 'number') {
+		return {
+			limit: integerOption('retry', retry, DEFAULT_RETRY_LIMIT, 0, 1000),
+			delay: defaultDelay,
+			backoffLimit: DEFAULT_BACKOFF_LIMIT,
+			maxRetryAfter: DEFAULT_MAX_RETRY_AFTER,
+			jitter: true,
+		};
+	}
+	if (typeof retry !== 'object' || retry === null) {
+		throw new TypeError(`Expected \`retry\` to be a number or an object, got ${describe(retry)}`);
+	}
+	const options = retry as RetryOptions;
+	return {
+		limit: integerOption('retry.limit', options.limit, DEFAULT_RETRY_LIMIT, 0, 1000),
+		delay: functionOption<(attempt: number) => number>('retry.delay', options.delay) ?? defaultDelay,
+		backoffLimit: integerOption('retry.backoffLimit', options.backoffLimit, DEFAULT_BACKOFF_LIMIT, 0),
+		maxRetryAfter: integerOption('retry.maxRetryAfter', options.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, 0),
+		jitter: booleanOption('retry.jitter', options.jitter, true),
+	};
+}
+
+/** Request headers that this library sets itself and a caller must not. */
+const reservedHeaders = ['range', 'if-range', 'if-match', 'if-unmodified-since', 'if-none-match', 'if-modified-since'];
+
+export function normalizeHeaders(name: string, value: unknown, into = new Headers()): Headers {
+	if (value === undefined) return into;
+	let headers: Headers;
+	try {
+		headers = new Headers(value as HeadersInit);
+	} catch (error) {
+		throw new TypeError(`Expected \`${name}\` to be a Headers, a record or a list of pairs, got ${describe(value)}`, { cause: error });
+	}
+	for (const [key, headerValue] of headers) {
+		if (reservedHeaders.includes(key)) {
+			throw new TypeError(`\`${name}\` must not contain \`${key}\`: the library sets it on each request (got ${describe(headerValue)})`);
+		}
+		into.set(key, headerValue);
+	}
+	return into;
+}
+
+/** Validates every option eagerly and returns a fresh object; the caller's object is not mutated. */
+export function normalizeOptions(options: ParallelGetOptions | undefined, inherited?: Headers): NormalizedOptions {
+	if (options !== undefined && (typeof options !== 'object' || options === null)) {
+		throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
+	}
+	const o = options ?? {};
+	const signal = o.signal;
+	if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+		throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+	}
+	const ky = o.ky;
+	if (ky !== undefined && typeof ky !== 'function') {
+		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describe(ky)}`);
+	}
+	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
+	return {
+		concurrency: integerOption('concurrency', o.concurrency, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+		chunkSize: integerOption('chunkSize', o.chunkSize, DEFAULT_CHUNK_SIZE, 1),
+		signal,
+		headers: normalizeHeaders('headers', o.headers, inherited === undefined ? new Headers() : new Headers(inherited)),
+		ky,
+		fetch: functionOption<typeof globalThis.fetch>('fetch', o.fetch),
+		retry: normalizeRetry(o.retry),
+		stallTimeout,
+		size: o.size === undefined ? undefined : integerOption('size', o.size, 0, 0),
+		allowUnpinned: booleanOption('allowUnpinned', o.allowUnpinned, false),
+		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
+	};
+}

@@ -1,0 +1,14 @@
+export { ParallelGetStream, type ReadableStreamConstructor } from './core/parallel-get-stream.ts';
+export { parallelGet } from './core/parallel-get.ts';
+export type { ParallelGetOptions, Progress, RetryOptions } from './core/options.ts';
+export type { DownloadInfo, DownloadStats } from './core/engine.ts';
+export {
+	ParallelGetError,
+	isParallelGetError,
+	type ByteRange,
+	type ParallelGetErrorCode,
+} from './errors/parallel-get-error.ts';
+export { RevisionChangedError, isRevisionChangedError } from './errors/revision-changed-error.ts';
+export { UnexpectedResponseError, isUnexpectedResponseError } from './errors/unexpected-response-error.ts';
+export { RetriesExhaustedError, isRetriesExhaustedError } from './errors/retries-exhausted-error.ts';
+export { StallError } from './errors/stall-error.ts';
