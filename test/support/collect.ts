@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+
+/** Reads a stream to its end; returns the sha256 of the bytes, their count and the pieces' count. */
+export async function drain(readable: ReadableStream<Uint8Array>): Promise<{ sha256: string; length: number; pieces: number }> {
+	const hash = createHash('sha256');
+	let length = 0;
+	let pieces = 0;
+	const reader = readable.getReader();
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		if (value.byteLength === 0) throw new Error('a zero-length chunk was enqueued');
+		hash.update(value);
+		length += value.byteLength;
+		pieces++;
+	}
+	return { sha256: hash.digest('hex'), length, pieces };
+}
+
+export function sha256(bytes: Uint8Array): string {
+	return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The rejection of `promise`, failing when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+	try {
+		await promise;
+	} catch (error) {
+		return error as Error & Record<string, unknown>;
+	}
+	throw new Error('expected a rejection');
+}
