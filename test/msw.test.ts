@@ -11,7 +11,7 @@ import { drain, rejection, sha256 } from './support/collect.ts';
 
 const URL_ = 'http://127.0.0.1:8999/object.bin';
 const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
