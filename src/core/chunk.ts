@@ -1,5 +1,8 @@
 import type { ByteRange } from '../errors/parallel-get-error.ts';
 
+/** Bytes as fetch bodies deliver them (a plain ArrayBuffer behind each view). */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
 /**
  * One range of the object and the bytes received for it that the consumer has not read yet.
  * Several requests may feed the same chunk (a resume after a fault, a hedge of a slow one): each
@@ -14,7 +17,7 @@ export class Chunk {
 	/** Bytes received from `start` on, contiguous. */
 	received = 0;
 	/** Received bytes not yet handed to the consumer. */
-	private readonly pieces: (Uint8Array | undefined)[] = [];
+	private readonly pieces: (Bytes | undefined)[] = [];
 	private head = 0;
 	bufferedBytes = 0;
 	done = false;
@@ -23,6 +26,8 @@ export class Chunk {
 	startedAt: number;
 	/** Controllers of the requests feeding this chunk, aborted when it completes. */
 	readonly requests = new Set<AbortController>();
+	/** The request that delivered the last byte. */
+	completedBy: AbortController | undefined;
 	hedged = 0;
 
 	constructor(index: number, start: number, end: number, now: number) {
@@ -50,7 +55,7 @@ export class Chunk {
 	 * Takes `bytes` that a response delivered at absolute `offset` (never past the frontier: every
 	 * request starts at the frontier of its time, which only grows). Returns the count of new bytes.
 	 */
-	accept(offset: number, bytes: Uint8Array, now: number): number {
+	accept(offset: number, bytes: Bytes, now: number, from: AbortController): number {
 		const skip = this.frontier - offset;
 		if (skip >= bytes.byteLength) return 0;
 		const fresh = skip > 0 ? bytes.subarray(skip) : bytes;
@@ -58,12 +63,17 @@ export class Chunk {
 		this.bufferedBytes += fresh.byteLength;
 		this.received += fresh.byteLength;
 		this.lastProgressAt = now;
-		if (this.frontier > this.end) this.done = true;
+		if (this.frontier > this.end) {
+			this.done = true;
+			this.completedBy = from;
+			// The others feeding this chunk are redundant now.
+			for (const controller of this.requests) if (controller !== from) controller.abort();
+		}
 		return fresh.byteLength;
 	}
 
 	/** The oldest received piece the consumer has not read, removed from the chunk. */
-	take(): Uint8Array | undefined {
+	take(): Bytes | undefined {
 		if (this.head >= this.pieces.length) return undefined;
 		const piece = this.pieces[this.head];
 		this.pieces[this.head++] = undefined;
@@ -85,10 +95,5 @@ export class Chunk {
 		this.pieces.length = 0;
 		this.head = 0;
 		this.bufferedBytes = 0;
-	}
-
-	/** Aborts the requests still feeding this chunk, but `keep` (the one that completed it). */
-	abortRequests(keep: AbortController): void {
-		for (const controller of this.requests) if (controller !== keep) controller.abort();
 	}
 }

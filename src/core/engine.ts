@@ -8,8 +8,8 @@ import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } f
 import type { Send } from '../http/request.ts';
 import { type Pin, pinFromHeaders, pinHeaders, pinMismatch } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
-import { Chunk } from './chunk.ts';
-import { RETRYABLE_STATUS, WINDOW_FACTOR } from './constants.ts';
+import { type Bytes, Chunk } from './chunk.ts';
+import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, RETRYABLE_STATUS, WINDOW_FACTOR } from './constants.ts';
 import type { NormalizedOptions } from './options.ts';
 
 /** What discovery learned about the object. */
@@ -33,6 +33,9 @@ export interface DownloadStats {
 	requests: number;
 	/** Attempts that were retried after a transient fault. */
 	retries: number;
+	/** Extra requests made for stalled chunks, and how many of them finished their chunk first. */
+	hedges: number;
+	hedgesWon: number;
 	/** Requests in flight now, and the most at any time. */
 	inFlight: number;
 	maxInFlight: number;
@@ -79,7 +82,7 @@ export class Engine {
 	private readonly send: Send;
 	private readonly signals: AbortSignal[];
 	private readonly abort = new AbortController();
-	private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+	private controller: ReadableStreamDefaultController<Bytes> | undefined;
 
 	private readonly chunks = new Map<number, Chunk>();
 	private size: number | undefined;
@@ -88,12 +91,19 @@ export class Engine {
 	private nextEmit = 0;
 	private nextStart = 1;
 	private running = 0;
+	/** Hedge requests in flight; they share `concurrency` with the chunks' own requests. */
+	private hedging = 0;
+	private hedgeTimer: ReturnType<typeof setTimeout> | undefined;
+	/** Smoothed time to first byte (headers) of this download's requests, in ms. */
+	private ttfb: number | undefined;
 	private settled = false;
 	private waiter: (() => void) | undefined;
 
 	private readonly counters: DownloadStats = {
 		requests: 0,
 		retries: 0,
+		hedges: 0,
+		hedgesWon: 0,
 		inFlight: 0,
 		maxInFlight: 0,
 		bufferedBytes: 0,
@@ -120,7 +130,7 @@ export class Engine {
 	}
 
 	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */
-	start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+	start(controller: ReadableStreamDefaultController<Bytes>): void {
 		this.controller = controller;
 		for (const signal of this.signals) {
 			if (signal.aborted) {
@@ -134,7 +144,7 @@ export class Engine {
 	}
 
 	/** The stream's `pull()`: hands out the head chunk's bytes; waits while there are none. */
-	async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+	async pull(controller: ReadableStreamDefaultController<Bytes>): Promise<void> {
 		for (;;) {
 			if (this.settled) return;
 			const head = this.chunks.get(this.nextEmit);
@@ -195,6 +205,8 @@ export class Engine {
 	}
 
 	private finish(): void {
+		clearTimeout(this.hedgeTimer);
+		this.hedgeTimer = undefined;
 		for (const signal of this.signals) signal.removeEventListener('abort', this.onAbort);
 		for (const chunk of this.chunks.values()) chunk.clear();
 		this.chunks.clear();
@@ -427,15 +439,101 @@ export class Engine {
 		return chunk;
 	}
 
-	/** Starts chunks while a slot is free and the window allows (cachew#360: 2 x concurrency ahead). */
+	/**
+	 * Fills free slots: first with hedges of stalled chunks (they hold up the output), then with
+	 * new chunks while the window allows (cachew#360: 2 x concurrency ahead of the oldest unread).
+	 */
 	private schedule(): void {
 		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
-		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * this.options.concurrency);
-		while (this.running < this.options.concurrency && this.nextStart < limit) {
+		const concurrency = this.options.concurrency;
+		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * concurrency);
+		while (this.running + this.hedging < concurrency) {
+			const stalled = this.stalledChunk();
+			if (stalled) {
+				this.hedge(stalled);
+				continue;
+			}
+			if (this.nextStart >= limit) break;
 			const chunk = this.addChunk(this.nextStart++);
 			this.running++;
 			this.runChunk(chunk, undefined);
 		}
+		this.armHedgeTimer();
+	}
+
+	// ---------------------------------------------------------------- hedging
+
+	/** The earliest chunk that has gone without a byte for the hedge delay, if one may be hedged. */
+	private stalledChunk(): Chunk | undefined {
+		const hedge = this.options.hedge;
+		if (!hedge || this.counters.hedges >= this.hedgeBudget(hedge.max)) return undefined;
+		const now = performance.now();
+		const after = this.hedgeDelay(hedge.after);
+		for (const chunk of this.chunks.values()) {
+			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || chunk.requests.size !== 1) continue;
+			if (now - chunk.lastProgressAt >= after) return chunk;
+		}
+		return undefined;
+	}
+
+	private hedgeBudget(max: number | undefined): number {
+		return max ?? Math.max(2, Math.ceil((this.totalChunks ?? 0) * HEDGE_BUDGET_FRACTION));
+	}
+
+	private hedgeDelay(after: number): number {
+		return this.ttfb === undefined ? after : Math.max(after, 3 * this.ttfb);
+	}
+
+	/**
+	 * Wakes `schedule()` when the next chunk would count as stalled. One already stalled waits
+	 * for a free slot instead: every request that ends calls `schedule()`.
+	 */
+	private armHedgeTimer(): void {
+		const hedge = this.options.hedge;
+		if (!hedge || this.hedgeTimer !== undefined || this.running === 0 || this.settled) return;
+		if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return;
+		const now = performance.now();
+		const after = this.hedgeDelay(hedge.after);
+		let due = Number.POSITIVE_INFINITY;
+		for (const chunk of this.chunks.values()) {
+			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK) continue;
+			const at = chunk.lastProgressAt + after;
+			if (at > now) due = Math.min(due, at);
+		}
+		if (due === Number.POSITIVE_INFINITY) return;
+		const wait = Math.max(10, due - now);
+		this.hedgeTimer = setTimeout(() => {
+			this.hedgeTimer = undefined;
+			this.schedule();
+		}, wait);
+	}
+
+	/**
+	 * Asks for the rest of a stalled chunk on a new request. Both feed the same chunk; bytes past
+	 * its frontier are kept from whichever delivers them, so nothing is duplicated, and the first
+	 * to reach the end aborts the other. A transient failure of the hedge is dropped (the chunk's
+	 * own request goes on); a fatal one (412) fails the download like any other.
+	 */
+	private hedge(chunk: Chunk): void {
+		chunk.hedged++;
+		this.hedging++;
+		this.counters.hedges++;
+		(async () => {
+			const opened = await this.openRange(chunk);
+			await this.readInto(chunk, opened);
+			if (chunk.completedBy === opened.controller) this.counters.hedgesWon++;
+		})().then(
+			() => this.hedgeEnded(),
+			(error: unknown) => {
+				if (!this.settled && !chunk.done && !this.isRetryable(error)) this.fail(error);
+				else this.hedgeEnded();
+			},
+		);
+	}
+
+	private hedgeEnded(): void {
+		this.hedging--;
+		this.schedule();
 	}
 
 	private runChunk(chunk: Chunk, first: Opened | undefined): void {
@@ -534,7 +632,10 @@ export class Engine {
 			if (!complete) controller.abort();
 		};
 		try {
+			const sent = performance.now();
 			const response = await this.send(this.url, headers, signal);
+			const ttfb = performance.now() - sent;
+			this.ttfb = this.ttfb === undefined ? ttfb : 0.8 * this.ttfb + 0.2 * ttfb;
 			watchdog.touch();
 			return { response, offset: range?.start ?? 0, controller, watchdog, release };
 		} catch (error) {
@@ -684,14 +785,13 @@ export class Engine {
 		}
 	}
 
-	private accept(chunk: Chunk, offset: number, bytes: Uint8Array, from: AbortController): void {
-		const fresh = chunk.accept(offset, bytes, performance.now());
+	private accept(chunk: Chunk, offset: number, bytes: Bytes, from: AbortController): void {
+		const fresh = chunk.accept(offset, bytes, performance.now(), from);
 		if (fresh === 0) return;
 		const counters = this.counters;
 		counters.bytesReceived += fresh;
 		counters.bufferedBytes += fresh;
 		if (counters.bufferedBytes > counters.maxBufferedBytes) counters.maxBufferedBytes = counters.bufferedBytes;
-		if (chunk.done) chunk.abortRequests(from);
 		if (chunk.index === this.nextEmit) this.wake();
 	}
 }

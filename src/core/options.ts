@@ -3,6 +3,7 @@ import {
 	DEFAULT_BACKOFF_LIMIT,
 	DEFAULT_CHUNK_SIZE,
 	DEFAULT_CONCURRENCY,
+	DEFAULT_HEDGE_AFTER,
 	DEFAULT_MAX_RETRY_AFTER,
 	DEFAULT_RETRY_LIMIT,
 	DEFAULT_STALL_TIMEOUT,
@@ -48,6 +49,22 @@ export interface RetryOptions {
 	 * @default true
 	 */
 	jitter?: boolean;
+}
+
+export interface HedgeOptions {
+	/**
+	 * Milliseconds without a new byte for a chunk (while waiting for headers or mid-body) after
+	 * which its remaining range is also asked for on a fresh connection; whichever request gets
+	 * there first wins and the other is aborted. Raised automatically to 3 x the typical time to
+	 * first byte seen in this download, so slow servers do not trigger it on every chunk.
+	 * @default 500
+	 */
+	after?: number;
+	/**
+	 * Extra requests at most for the whole download.
+	 * @default max(2, 10% of the chunk count)
+	 */
+	max?: number;
 }
 
 export interface ParallelGetOptions {
@@ -98,6 +115,14 @@ export interface ParallelGetOptions {
 	 * @default false
 	 */
 	allowUnpinned?: boolean;
+	/**
+	 * Straggler mitigation. With in-order output, one stalled chunk holds up everything behind
+	 * it; a stalled chunk's remaining range is fetched again on a fresh connection (within
+	 * `concurrency`), the first to finish wins, the other is aborted, and no byte is duplicated.
+	 * `false` turns it off.
+	 * @default { after: 500 }
+	 */
+	hedge?: boolean | HedgeOptions;
 	/** Called each time bytes are handed to the consumer. */
 	onProgress?: (progress: Progress) => void;
 }
@@ -113,6 +138,8 @@ export interface NormalizedOptions {
 	stallTimeout: number | false;
 	size: number | undefined;
 	allowUnpinned: boolean;
+	/** undefined when hedging is off; `max` undefined means 10% of the chunks. */
+	hedge: { after: number; max: number | undefined } | undefined;
 	onProgress: ((progress: Progress) => void) | undefined;
 }
 
@@ -170,6 +197,19 @@ export function normalizeRetry(retry: unknown): Required<RetryOptions> {
 	};
 }
 
+function normalizeHedge(hedge: unknown): NormalizedOptions['hedge'] {
+	if (hedge === false) return undefined;
+	if (hedge === undefined || hedge === true) return { after: DEFAULT_HEDGE_AFTER, max: undefined };
+	if (typeof hedge !== 'object' || hedge === null) {
+		throw new TypeError(`Expected \`hedge\` to be a boolean or an object, got ${describe(hedge)}`);
+	}
+	const options = hedge as HedgeOptions;
+	return {
+		after: integerOption('hedge.after', options.after, DEFAULT_HEDGE_AFTER, 1, 2_147_483_647),
+		max: options.max === undefined ? undefined : integerOption('hedge.max', options.max, 0, 0),
+	};
+}
+
 /** Request headers that this library sets itself and a caller must not. */
 const reservedHeaders = ['range', 'if-range', 'if-match', 'if-unmodified-since', 'if-none-match', 'if-modified-since'];
 
@@ -216,6 +256,7 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		stallTimeout,
 		size: o.size === undefined ? undefined : integerOption('size', o.size, 0, 0),
 		allowUnpinned: booleanOption('allowUnpinned', o.allowUnpinned, false),
+		hedge: normalizeHedge(o.hedge),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
 	};
 }

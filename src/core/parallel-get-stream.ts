@@ -1,5 +1,6 @@
 import { createSend } from '../http/request.ts';
 import { ParallelGetError } from '../errors/parallel-get-error.ts';
+import type { Bytes } from './chunk.ts';
 import { type DownloadInfo, type DownloadStats, Engine } from './engine.ts';
 import { normalizeInput } from './input.ts';
 import { normalizeOptions, type ParallelGetOptions } from './options.ts';
@@ -26,7 +27,7 @@ export class ParallelGetStream {
 	static ReadableStream: ReadableStreamConstructor | undefined = globalThis.ReadableStream;
 
 	/** The object's bytes, in order. Reading drives the download; cancelling stops it. */
-	readonly readable: ReadableStream<Uint8Array>;
+	readonly readable: ReadableStream<Bytes>;
 	/**
 	 * Resolves once the first response has been checked (size, validators, mode); rejects with
 	 * the stream's error if that fails. Awaiting it is optional.
@@ -53,7 +54,7 @@ export class ParallelGetStream {
 		const engine = new Engine(request.url, normalized, send, signals);
 		this.engine = engine;
 		this.info = engine.info;
-		this.readable = new Stream<Uint8Array>(
+		this.readable = new Stream<Bytes>(
 			{
 				start: (controller) => engine.start(controller),
 				pull: (controller) => engine.pull(controller),

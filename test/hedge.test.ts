@@ -1,0 +1,119 @@
+/**
+ * Straggler mitigation: a chunk that goes quiet is asked for again on a fresh connection, the
+ * first to finish wins, the loser is aborted, and the output never holds a byte twice.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ParallelGetStream, RevisionChangedError } from '../src/index.ts';
+import { drain, rejection } from './support/collect.ts';
+import { type Origin, startOrigin } from './support/origin.ts';
+
+const KiB = 1024;
+const chunkSize = 64 * KiB;
+
+let origin: Origin;
+beforeAll(async () => {
+	origin = await startOrigin();
+});
+afterAll(async () => {
+	await origin.close();
+});
+beforeEach(() => {
+	origin.resetStats();
+});
+
+function ranges(path: string): (string | undefined)[] {
+	return origin.requestsTo(path).map((record) => record.range);
+}
+
+describe('ParallelGetStream hedging', () => {
+	it('finishes a chunk that stalls forever from a hedge, and aborts the stalled request', async () => {
+		const object = origin.put('/head-stall.bin', { size: 8 * chunkSize, seed: 31 });
+		// The first chunk (the head of the output) stalls after 10 KiB, for good.
+		origin.fault('/head-stall.bin', (request) => (request.count === 1 ? { stallAfterBytes: 10 * KiB } : undefined));
+		const download = new ParallelGetStream(origin.url('/head-stall.bin'), { chunkSize, concurrency: 3, stallTimeout: false, hedge: { after: 100 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(download.stats).toMatchObject({ hedges: 1, hedgesWon: 1, bytesReceived: 8 * chunkSize, requests: 9 });
+		// The hedge asked for exactly what was missing, pinned like every other chunk request.
+		expect(ranges('/head-stall.bin')).toContain(`bytes=${10 * KiB}-${chunkSize - 1}`);
+		const hedge = origin.requestsTo('/head-stall.bin').find((record) => record.range === `bytes=${10 * KiB}-${chunkSize - 1}`);
+		expect(hedge?.headers['if-match']).toBe(object.etag);
+		await origin.whenIdle();
+		expect(origin.requestsTo('/head-stall.bin')[0]!.aborted).toBe(true);
+		expect(origin.maxInFlight).toBeLessThanOrEqual(3);
+		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
+		origin.fault('/head-stall.bin', undefined);
+	});
+
+	it('keeps the original when it resumes first, and aborts the hedge', async () => {
+		const object = origin.put('/loser.bin', { size: 4 * chunkSize, seed: 32 });
+		origin.fault('/loser.bin', (request) => {
+			if (request.range?.start === chunkSize && request.count <= 4) return { stallAfterBytes: 1000, stallMs: 400 };
+			// The hedge for that chunk is slow to answer: the original wins.
+			if (request.range?.start === chunkSize + 1000) return { delayMs: 5000 };
+			return undefined;
+		});
+		const download = new ParallelGetStream(origin.url('/loser.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(download.stats).toMatchObject({ hedges: 1, hedgesWon: 0, bytesReceived: 4 * chunkSize });
+		await origin.whenIdle();
+		const hedge = origin.requestsTo('/loser.bin').find((record) => record.range === `bytes=${chunkSize + 1000}-${2 * chunkSize - 1}`);
+		expect(hedge?.aborted).toBe(true);
+		origin.fault('/loser.bin', undefined);
+	});
+
+	it('takes each byte once when the original and the hedge both deliver', async () => {
+		const object = origin.put('/overlap.bin', { size: 4 * chunkSize, seed: 37 });
+		origin.fault('/overlap.bin', (request) => {
+			if (request.range?.start === 0 && request.count === 1) return { stallAfterBytes: 1000, stallMs: 300 };
+			// The hedge trickles: the original, back from its stall, overtakes it.
+			if (request.range?.start === 1000) return { bytesPerSecond: 64 * KiB };
+			return undefined;
+		});
+		const download = new ParallelGetStream(origin.url('/overlap.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
+		const out = await drain(download.readable);
+		expect(out).toMatchObject({ sha256: await object.sha256(), length: 4 * chunkSize });
+		expect(download.stats).toMatchObject({ hedges: 1, hedgesWon: 0, bytesReceived: 4 * chunkSize });
+		await origin.whenIdle();
+		const hedge = origin.requestsTo('/overlap.bin').find((record) => record.range === `bytes=1000-${chunkSize - 1}`);
+		expect(hedge?.bytesSent).toBeGreaterThan(0);
+		expect(hedge?.aborted).toBe(true);
+		origin.fault('/overlap.bin', undefined);
+	});
+
+	it('bounds the extra requests when every response stalls', async () => {
+		const chunks = 30;
+		const object = origin.put('/all-stall.bin', { size: chunks * chunkSize, seed: 33 });
+		origin.fault('/all-stall.bin', () => ({ stallAfterBytes: 1000, stallMs: 150 }));
+		const download = new ParallelGetStream(origin.url('/all-stall.bin'), { chunkSize, concurrency: 4, stallTimeout: false, hedge: { after: 50 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		// Default budget: 10% of the chunks (at least 2).
+		expect(download.stats.hedges).toBe(3);
+		expect(download.stats.requests).toBe(chunks + 3);
+		expect(download.stats.maxInFlight).toBeLessThanOrEqual(4);
+		expect(origin.maxInFlight).toBeLessThanOrEqual(4);
+		origin.fault('/all-stall.bin', undefined);
+	});
+
+	it('makes no extra request with `hedge: false`', async () => {
+		const object = origin.put('/no-hedge.bin', { size: 4 * chunkSize, seed: 34 });
+		origin.fault('/no-hedge.bin', (request) => (request.count === 2 ? { stallAfterBytes: 1000, stallMs: 300 } : undefined));
+		const download = new ParallelGetStream(origin.url('/no-hedge.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: false });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(download.stats).toMatchObject({ hedges: 0, requests: 4 });
+		origin.fault('/no-hedge.bin', undefined);
+	});
+
+	it('fails with RevisionChangedError when the hedge meets a new revision', async () => {
+		origin.put('/hedge-412.bin', { size: 4 * chunkSize, seed: 35 });
+		origin.fault('/hedge-412.bin', (request) => {
+			if (request.count === 1) return { stallAfterBytes: 1000 };
+			if (request.count === 2) origin.put('/hedge-412.bin', { size: 4 * chunkSize, seed: 36 });
+			return undefined;
+		});
+		const download = new ParallelGetStream(origin.url('/hedge-412.bin'), { chunkSize, concurrency: 1 + 1, stallTimeout: false, hedge: { after: 100 } });
+		const error = await rejection(drain(download.readable));
+		expect(error).toBeInstanceOf(RevisionChangedError);
+		await origin.whenIdle();
+		origin.fault('/hedge-412.bin', undefined);
+	});
+});
