@@ -163,12 +163,14 @@ describe('ParallelGetStream against mocked servers', () => {
 		await expect(download.readable.getReader().read()).rejects.toBe(error);
 	});
 
-	it('explains a 206 without a readable Content-Range, and uses `size` when given', async () => {
+	it('without a readable Content-Range, reads one plain GET, or goes parallel with `size`', async () => {
 		const data = bytes(25_000);
 		const hidden = (): ReturnType<Shape> => ({ headers: { 'content-range': null } });
-		serve(data, '"v1"', hidden);
-		const error = await rejection(new ParallelGetStream(URL_, { chunkSize: 10_000, ...fast }).info);
-		expect(String(error.message)).toMatch(/Content-Range/);
+		const plain = serve(data, '"v1"', hidden);
+		const single = new ParallelGetStream(URL_, { chunkSize: 10_000, ...fast });
+		expect((await drain(single.readable)).sha256).toBe(sha256(data));
+		expect(await single.info).toMatchObject({ mode: 'single', size: 25_000 });
+		expect(plain.log.map((entry) => entry.range)).toEqual(['bytes=0-9999', null]);
 
 		server.resetHandlers();
 		const served = serve(data, '"v1"', hidden);
@@ -176,6 +178,22 @@ describe('ParallelGetStream against mocked servers', () => {
 		expect((await drain(download.readable)).sha256).toBe(sha256(data));
 		expect(await download.info).toMatchObject({ mode: 'parallel', size: 25_000 });
 		expect(served.log.slice(1).every((entry) => entry.ifMatch === '"v1"')).toBe(true);
+	});
+
+	it('without a readable Content-Range, takes a body shorter than asked as the whole object', async () => {
+		const data = bytes(7_000);
+		const served = serve(data, '"v1"', () => ({ headers: { 'content-range': null } }));
+		const download = new ParallelGetStream(URL_, { chunkSize: 10_000, ...fast });
+		expect((await drain(download.readable)).sha256).toBe(sha256(data));
+		expect(await download.info).toMatchObject({ mode: 'single', size: 7_000 });
+		expect(served.log).toHaveLength(1);
+	});
+
+	it('refuses a `size` that the server contradicts', async () => {
+		serve(bytes(25_000), '"v1"');
+		const error = await rejection(new ParallelGetStream(URL_, { chunkSize: 10_000, size: 30_000, ...fast }).info);
+		expect(error).toMatchObject({ name: 'UnexpectedResponseError', contentRange: 'bytes 0-9999/25000' });
+		expect(String(error.message)).toMatch(/25000 bytes, not the 30000 given as `size`/);
 	});
 
 	it('honours Retry-After on 429 before retrying', async () => {

@@ -271,9 +271,12 @@ export class Engine {
 				this.size = size;
 				const pin = pinFromHeaders(headers);
 				if (size === 0) return this.discoveredEmpty(opened);
-				if (size > chunkSize && pin.kind === 'none' && !this.options.allowUnpinned) {
-					// No strong validator: a second request could come from another revision and be
-					// spliced undetected, so the whole object comes from one plain GET instead.
+				// No strong validator: a second request could come from another revision and be
+				// spliced undetected. No readable total (cross-origin, Content-Range not exposed):
+				// the chunks cannot be laid out. Either way the whole object comes from one plain
+				// GET, decided before any byte of this response is handed out.
+				const unpinned = size !== undefined && size > chunkSize && pin.kind === 'none' && !this.options.allowUnpinned;
+				if (size === undefined || unpinned) {
 					opened.release();
 					void response.body?.cancel().catch(noop);
 					await this.single();
@@ -297,28 +300,29 @@ export class Engine {
 		});
 	}
 
-	/** Total size from the discovery 206, checked against the request and against `options.size`. */
-	private discoveredSize(response: Response, asked: ByteRange): number {
+	/**
+	 * Total size from the discovery 206, checked against the request and against `options.size`.
+	 * Undefined when no total can be read: a 206 whose Content-Range is hidden (cross-origin,
+	 * not in Access-Control-Expose-Headers) or says `/*`, with no `size` given.
+	 */
+	private discoveredSize(response: Response, asked: ByteRange): number | undefined {
 		const header = response.headers.get('content-range');
 		const parsed = parseContentRange(header);
 		const known = this.options.size;
+		if (header !== null && !parsed?.range) {
+			throw new UnexpectedResponseError(`unusable Content-Range \`${header}\``, { url: this.url, range: asked, status: 206, contentRange: header });
+		}
 		if (!parsed?.range || parsed.size === undefined) {
-			if (header === null && known !== undefined) {
-				// Content-Range hidden by CORS (not in Access-Control-Expose-Headers): the caller's
-				// size stands in; the body length is still checked against it.
-				const length = parseContentLength(response.headers.get('content-length'));
-				const expected = Math.min(known, asked.end + 1) - asked.start;
-				if (length !== undefined && length !== expected) {
-					throw new UnexpectedResponseError(`Content-Length ${length} does not match the size given (${known})`, { url: this.url, range: asked, status: 206 });
-				}
-				return known;
+			// Content-Length is readable cross-origin. Shorter than asked: the range was cut at the
+			// end of the object, so this body is all of it. Otherwise the caller's size stands in.
+			const length = parseContentLength(response.headers.get('content-length'));
+			const askedLength = asked.end - asked.start + 1;
+			if (known === undefined) return header === null && length !== undefined && length < askedLength ? length : undefined;
+			const expected = Math.min(known, asked.end + 1) - asked.start;
+			if (length !== undefined && length !== expected) {
+				throw new UnexpectedResponseError(`Content-Length ${length} does not match the size given (${known})`, { url: this.url, range: asked, status: 206 });
 			}
-			throw new UnexpectedResponseError(
-				header === null
-					? 'a 206 without a readable Content-Range (cross-origin: the server must list it in Access-Control-Expose-Headers, or pass `size`)'
-					: `unusable Content-Range \`${header}\``,
-				{ url: this.url, range: asked, status: 206, ...(header === null ? {} : { contentRange: header }) },
-			);
+			return known;
 		}
 		const expectedEnd = Math.min(asked.end, parsed.size - 1);
 		if (parsed.range.start !== asked.start || parsed.range.end !== expectedEnd) {
