@@ -390,3 +390,18 @@ describe('parallelGet', () => {
 		await expect(native.parallelGet(origin.url('/missing.bin'))).rejects.toMatchObject({ status: 404 });
 	});
 });
+
+describe('onProgress', () => {
+	it('fails the download with the error a callback throws', async () => {
+		origin.put('/progress-throws.bin', { size: 256 * 1024, seed: 24 });
+		const thrown = new Error('display broke');
+		const download = new native.ParallelGetStream(origin.url('/progress-throws.bin'), {
+			chunkSize: 64 * 1024,
+			onProgress: () => {
+				throw thrown;
+			},
+		});
+		await expect(drain(download.readable)).rejects.toBe(thrown);
+		await origin.whenIdle();
+	});
+});

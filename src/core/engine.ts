@@ -167,6 +167,7 @@ export class Engine {
 				this.counters.loaded += delivered;
 				this.counters.bufferedBytes -= delivered;
 				this.reportProgress();
+				if (this.settled) return;
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
 			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0) {
