@@ -1,0 +1,369 @@
+/**
+ * Runs scenarios side by side: one origin process, every client in a child process of its own,
+ * the tools interleaved run by run (the order rotates) so that a noisy machine hurts all alike.
+ */
+import { cpus } from 'node:os';
+import { objectSha256 } from '../test/support/object.ts';
+import { type BenchOrigin, type OriginStats, startOriginProcess } from './origin.ts';
+import { MB, memoryWindow, type Scenario } from './scenarios.ts';
+import { type Measurement, runTool, type ToolName, toolAvailable, toolLabel } from './tools.ts';
+
+export interface RunRecord extends Partial<Measurement> {
+	tool: ToolName;
+	run: number;
+	/** MB/s (10^6 bytes per second). */
+	mbps?: number;
+	/** 'ok', 'mismatch', or 'unchecked' (the tool's output is not hashed). */
+	hash?: 'ok' | 'mismatch' | 'unchecked';
+	origin?: OriginStats;
+	error?: string;
+}
+
+export interface ToolSummary {
+	tool: ToolName;
+	label: string;
+	runs: number;
+	failures: number;
+	/** Medians over the successful runs. */
+	mbps?: number;
+	ttfbMs?: number;
+	warmTtfbMs?: number;
+	peakRssBytes?: number;
+	baselineRssBytes?: number;
+	/** Peak RSS minus the idle baseline (Node clients); median, and the worst run. */
+	rssOverIdleBytes?: number;
+	maxRssOverIdleBytes?: number;
+	hash: 'ok' | 'mismatch' | 'unchecked' | 'failed';
+	/** Responses the origin stalled on purpose (stragglers), median per run. */
+	stragglers?: number;
+	/** Requests the client made (origin's count of object GETs), median per run. */
+	requests?: number;
+	/** Library only: its own peak of buffered bytes, worst run. */
+	maxBufferedBytes?: number;
+	/** Library only, when it reports them: hedge requests made and won, median per run. */
+	hedges?: number;
+	hedgesWon?: number;
+	errors: string[];
+}
+
+export interface Check {
+	what: string;
+	value: number | undefined;
+	target: number;
+	/** 'min': value must be >= target; 'max': value must be <= target. */
+	kind: 'min' | 'max';
+	met: boolean | undefined;
+	detail: string;
+}
+
+export interface ScenarioResult {
+	scenario: Scenario;
+	window: number;
+	runs: RunRecord[];
+	summary: ToolSummary[];
+	checks: Check[];
+}
+
+export type Log = (line: string) => void;
+
+export function median(values: number[]): number | undefined {
+	if (values.length === 0) return undefined;
+	const sorted = [...values].sort((a, b) => a - b);
+	const middle = sorted.length >> 1;
+	return sorted.length % 2 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+function defined<T>(values: (T | undefined)[]): T[] {
+	return values.filter((value): value is T => value !== undefined);
+}
+
+/** Defines the scenario's object on the origin once; returns its URL and SHA-256. */
+async function prepareObject(origin: BenchOrigin, size: number, seed: number): Promise<{ url: string; sha256: string }> {
+	const url = await origin.put(`/object-${size}-${seed}.bin`, size, seed);
+	return { url, sha256: await objectSha256(size, seed) };
+}
+
+/** One measured download of `tool`, on a freshly shaped and idle origin. */
+async function measure(
+	origin: BenchOrigin,
+	tool: ToolName,
+	scenario: Pick<Scenario, 'shape' | 'concurrency' | 'chunkSize' | 'consumerRate' | 'size'>,
+	object: { url: string; sha256: string },
+	run: number,
+	nodeArgs?: string[],
+): Promise<RunRecord> {
+	await origin.shape(scenario.shape);
+	await origin.reset();
+	try {
+		const measurement = await runTool(tool, {
+			url: object.url,
+			concurrency: scenario.concurrency,
+			chunkSize: scenario.chunkSize,
+			...(scenario.consumerRate === undefined ? {} : { consumerRate: scenario.consumerRate }),
+			...(nodeArgs ? { nodeArgs } : {}),
+		});
+		const stats = await origin.stats();
+		const hash = measurement.sha256 === undefined ? 'unchecked' : measurement.sha256 === object.sha256 ? 'ok' : 'mismatch';
+		const record: RunRecord = {
+			tool,
+			run,
+			...measurement,
+			mbps: measurement.bytes / MB / (measurement.elapsedMs / 1000),
+			hash,
+			origin: stats,
+		};
+		if (measurement.bytes !== scenario.size) record.error = `got ${measurement.bytes} bytes of ${scenario.size}`;
+		return record;
+	} catch (error) {
+		return { tool, run, error: error instanceof Error ? error.message : String(error) };
+	}
+}
+
+function summarize(tool: ToolName, concurrency: number, records: RunRecord[]): ToolSummary {
+	const good = records.filter((record) => record.error === undefined && record.hash !== 'mismatch');
+	const overIdle = defined(good.map((record) => (record.peakRssBytes !== undefined && record.baselineRssBytes !== undefined ? record.peakRssBytes - record.baselineRssBytes : undefined)));
+	const hashes = records.map((record) => record.hash);
+	const buffered = defined(good.map((record) => record.stats?.maxBufferedBytes));
+	const summary: ToolSummary = {
+		tool,
+		label: toolLabel(tool, concurrency),
+		runs: records.length,
+		failures: records.length - good.length,
+		hash: hashes.includes('mismatch') ? 'mismatch' : good.length === 0 ? 'failed' : hashes.includes('ok') ? 'ok' : 'unchecked',
+		errors: defined(records.map((record) => record.error)),
+	};
+	const set = <K extends keyof ToolSummary>(key: K, value: ToolSummary[K] | undefined): void => {
+		if (value !== undefined) summary[key] = value;
+	};
+	set('mbps', median(defined(good.map((record) => record.mbps))));
+	set('ttfbMs', median(defined(good.map((record) => record.ttfbMs))));
+	set('warmTtfbMs', median(defined(good.map((record) => record.warmTtfbMs))));
+	set('peakRssBytes', median(defined(good.map((record) => record.peakRssBytes))));
+	set('baselineRssBytes', median(defined(good.map((record) => record.baselineRssBytes))));
+	set('rssOverIdleBytes', median(overIdle));
+	set('maxRssOverIdleBytes', overIdle.length > 0 ? Math.max(...overIdle) : undefined);
+	set('stragglers', median(defined(good.map((record) => record.origin?.stragglers))));
+	set('requests', median(defined(good.map((record) => record.origin?.gets))));
+	set('maxBufferedBytes', buffered.length > 0 ? Math.max(...buffered) : undefined);
+	set('hedges', median(defined(good.map((record) => record.stats?.hedges))));
+	set('hedgesWon', median(defined(good.map((record) => record.stats?.hedgesWon))));
+	return summary;
+}
+
+function check(what: string, value: number | undefined, kind: 'min' | 'max', target: number, detail: string): Check {
+	return { what, value, target, kind, met: value === undefined ? undefined : kind === 'min' ? value >= target : value <= target, detail };
+}
+
+/** The targets of issue 4, for the scenario's library run against its ideal and its peers. */
+function checks(scenario: Scenario, summary: ToolSummary[], window: number): Check[] {
+	const of = (tool: ToolName): ToolSummary | undefined => summary.find((entry) => entry.tool === tool);
+	const library = of('library');
+	const fetch = of('fetch');
+	const aria2 = of('aria2');
+	const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
+	const idealRatio = ratio(library?.mbps, scenario.ideal === undefined ? undefined : scenario.ideal / MB);
+	const ttfb = [
+		check('TTFB / fetch TTFB (fresh process)', ratio(library?.ttfbMs, fetch?.ttfbMs), 'max', 1.2, 'first byte no later than 1.2 x one fetch()'),
+		check('TTFB / fetch TTFB (warm, 2nd download)', ratio(library?.warmTtfbMs, fetch?.warmTtfbMs), 'max', 1.2, 'the same, once code and connections are warm'),
+	];
+	const list: Check[] = [];
+	switch (scenario.name) {
+		case 'throttled':
+			list.push(check('MB/s / ideal', idealRatio, 'min', 0.95, `>= 0.95 x ${(scenario.ideal ?? 0) / MB} MB/s`));
+			if (aria2) list.push(check('MB/s / aria2c', ratio(library?.mbps, aria2.mbps), 'min', 1, 'at least as fast as aria2c'));
+			if (fetch) list.push(...ttfb);
+			break;
+		case 'loopback':
+			if (fetch) {
+				list.push(check('MB/s / fetch', ratio(library?.mbps, fetch.mbps), 'min', 0.9, '>= 0.9 x one fetch() in the same runtime'));
+				list.push(...ttfb);
+			}
+			break;
+		case 'slow-consumer':
+			list.push(
+				check(
+					'peak RSS over idle / window',
+					ratio(library?.maxRssOverIdleBytes, window),
+					'max',
+					1.5,
+					`worst run <= 1.5 x window (${window / 2 ** 20} MiB = 2 x ${scenario.concurrency} x ${scenario.chunkSize / 2 ** 20} MiB)`,
+				),
+			);
+			break;
+		case 'stragglers':
+			list.push(check('MB/s / ideal', idealRatio, 'min', 0.8, `>= 0.8 x ${(scenario.ideal ?? 0) / MB} MB/s`));
+			break;
+	}
+	return list;
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+	const shift = items.length === 0 ? 0 : by % items.length;
+	return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function describeRecord(record: RunRecord): string {
+	if (record.error !== undefined && record.mbps === undefined) return `error: ${record.error}`;
+	const parts = [`${record.mbps?.toFixed(1)} MB/s`];
+	if (record.ttfbMs !== undefined) parts.push(`TTFB ${record.ttfbMs.toFixed(1)} ms${record.warmTtfbMs === undefined ? '' : ` (warm ${record.warmTtfbMs.toFixed(1)})`}`);
+	if (record.peakRssBytes !== undefined) parts.push(`peak RSS ${(record.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+	if (record.origin?.stragglers) parts.push(`${record.origin.stragglers} stalled`);
+	if (record.stats?.hedges) parts.push(`${record.stats.hedges} hedges (${record.stats.hedgesWon ?? 0} won)`);
+	parts.push(`sha256 ${record.hash}`);
+	if (record.error !== undefined) parts.push(`error: ${record.error}`);
+	return parts.join(', ');
+}
+
+export interface RunOptions {
+	runs: number;
+	log?: Log;
+	/** Extra Node flags for the Node clients (e.g. `--cpu-prof`). */
+	nodeArgs?: string[];
+}
+
+export async function runScenario(origin: BenchOrigin, scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
+	const { runs, log = () => {} } = options;
+	const tools = scenario.tools.filter((tool) => {
+		if (toolAvailable(tool)) return true;
+		log(`${scenario.name}: ${tool} is not installed, skipped`);
+		return false;
+	});
+	log(`${scenario.name}: preparing a ${scenario.size}-byte object`);
+	const object = await prepareObject(origin, scenario.size, 1);
+	const records: RunRecord[] = [];
+	for (let run = 1; run <= runs; run++) {
+		for (const tool of rotate(tools, run - 1)) {
+			const record = await measure(origin, tool, scenario, object, run, options.nodeArgs);
+			records.push(record);
+			log(`${scenario.name} run ${run}/${runs} ${toolLabel(tool, scenario.concurrency)}: ${describeRecord(record)}`);
+		}
+	}
+	const window = memoryWindow(scenario.concurrency, scenario.chunkSize);
+	const summary = tools.map((tool) =>
+		summarize(
+			tool,
+			scenario.concurrency,
+			records.filter((record) => record.tool === tool),
+		),
+	);
+	return { scenario, window, runs: records, summary, checks: checks(scenario, summary, window) };
+}
+
+export interface Machine {
+	cpus: number;
+	cpuModel: string;
+	node: string;
+	platform: string;
+}
+
+export function machine(): Machine {
+	const list = cpus();
+	return { cpus: list.length, cpuModel: list[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+export interface BenchReport {
+	machine: Machine;
+	runs: number;
+	scenarios: ScenarioResult[];
+}
+
+/** Starts the origin process, runs the scenarios in order, and always stops the origin. */
+export async function runBench(scenarios: Scenario[], options: RunOptions): Promise<BenchReport> {
+	const origin = await startOriginProcess();
+	try {
+		const results: ScenarioResult[] = [];
+		for (const scenario of scenarios) results.push(await runScenario(origin, scenario, options));
+		return { machine: machine(), runs: options.runs, scenarios: results };
+	} finally {
+		await origin.close();
+	}
+}
+
+// ---------------------------------------------------------------- sweep
+
+export interface SweepRow {
+	scenario: 'throttled' | 'loopback';
+	/** 'library', or a reference run ('aria2' on throttled, 'fetch' on loopback). */
+	tool: ToolName;
+	concurrency: number;
+	chunkSize: number;
+	mbps?: number;
+	peakRssBytes?: number;
+	rssOverIdleBytes?: number;
+	maxBufferedBytes?: number;
+	/** Throttled: MB/s / (concurrency x cap). Loopback: MB/s / fetch's MB/s. */
+	ratio?: number;
+	hash: ToolSummary['hash'];
+	errors: string[];
+}
+
+export interface SweepReport {
+	machine: Machine;
+	runs: number;
+	sizes: { throttled: number; loopback: number };
+	rows: SweepRow[];
+}
+
+export interface SweepOptions {
+	concurrencies: number[];
+	chunkSizes: number[];
+	runs: number;
+	throttled: Scenario;
+	loopback: Scenario;
+}
+
+export async function runSweep(options: SweepOptions, log: Log = () => {}): Promise<SweepReport> {
+	const origin = await startOriginProcess();
+	try {
+		const rows: SweepRow[] = [];
+		for (const base of [options.throttled, options.loopback]) {
+			const object = await prepareObject(origin, base.size, 1);
+			const name = base.name as 'throttled' | 'loopback';
+			const reference: ToolName = name === 'throttled' ? 'aria2' : 'fetch';
+			const useReference = toolAvailable(reference);
+			const cells: { tool: ToolName; concurrency: number; chunkSize: number }[] = [];
+			if (useReference) {
+				const concurrencies = name === 'throttled' ? options.concurrencies : [1];
+				for (const concurrency of concurrencies) cells.push({ tool: reference, concurrency, chunkSize: 0 });
+			}
+			for (const concurrency of options.concurrencies) {
+				for (const chunkSize of options.chunkSizes) cells.push({ tool: 'library', concurrency, chunkSize });
+			}
+			const records = new Map<string, RunRecord[]>();
+			const key = (cell: (typeof cells)[number]): string => `${cell.tool}/${cell.concurrency}/${cell.chunkSize}`;
+			for (let run = 1; run <= options.runs; run++) {
+				for (const cell of cells) {
+					const scenario = { ...base, concurrency: cell.concurrency, chunkSize: cell.chunkSize || base.chunkSize };
+					const record = await measure(origin, cell.tool, scenario, object, run);
+					const list = records.get(key(cell)) ?? [];
+					list.push(record);
+					records.set(key(cell), list);
+					const chunk = cell.tool === 'library' ? ` chunk ${cell.chunkSize / 2 ** 20} MiB` : '';
+					log(`sweep ${name} run ${run}/${options.runs} ${toolLabel(cell.tool, cell.concurrency)} c${cell.concurrency}${chunk}: ${describeRecord(record)}`);
+				}
+			}
+			const fetchMbps = name === 'loopback' && useReference ? summarize('fetch', 1, records.get('fetch/1/0') ?? []).mbps : undefined;
+			for (const cell of cells) {
+				const summary = summarize(cell.tool, cell.concurrency, records.get(key(cell)) ?? []);
+				const ideal = name === 'throttled' ? (cell.concurrency * (base.shape?.bytesPerSecond ?? 0)) / MB : fetchMbps;
+				const row: SweepRow = {
+					scenario: name,
+					tool: cell.tool,
+					concurrency: cell.concurrency,
+					chunkSize: cell.chunkSize,
+					hash: summary.hash,
+					errors: summary.errors,
+				};
+				if (summary.mbps !== undefined) row.mbps = summary.mbps;
+				if (summary.peakRssBytes !== undefined) row.peakRssBytes = summary.peakRssBytes;
+				if (summary.rssOverIdleBytes !== undefined) row.rssOverIdleBytes = summary.rssOverIdleBytes;
+				if (summary.maxBufferedBytes !== undefined) row.maxBufferedBytes = summary.maxBufferedBytes;
+				if (summary.mbps !== undefined && ideal) row.ratio = summary.mbps / ideal;
+				rows.push(row);
+			}
+		}
+		return { machine: machine(), runs: options.runs, sizes: { throttled: options.throttled.size, loopback: options.loopback.size }, rows };
+	} finally {
+		await origin.close();
+	}
+}

@@ -1,0 +1,153 @@
+/**
+ * npm run bench [-- options]: see `--help`.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runBench, runSweep } from './harness.ts';
+import { formatReport, formatSweep } from './report.ts';
+import { MB, MiB, SCENARIO_NAMES, type ScenarioName, type ScenarioOverrides, scenario } from './scenarios.ts';
+import { TOOL_NAMES, type ToolName } from './tools.ts';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Runs the scenarios side by side (an origin in its own process, every client run in a
+process of its own) and prints MB/s, time to first byte, peak RSS and ratios.
+
+Scenarios: ${SCENARIO_NAMES.join(', ')} (default: all)
+
+Options:
+  --scenario <name>       only this scenario (repeat, or a comma-separated list)
+  --size <size>           object size, e.g. 64MiB, 1GiB (default per scenario)
+  --runs <n>              runs per tool; the median is reported (default 3)
+  --concurrency <n>       library concurrency, aria2c -x/-s (default 8)
+  --chunk-size <size>     library chunkSize (default 8MiB)
+  --rate <MB/s>           per-connection cap of throttled/stragglers (default 20)
+  --ttfb <ms>             added time to first byte of throttled/stragglers (default 20)
+  --consumer-rate <MB/s>  pace of the slow consumer (default 150)
+  --tools <list>          among ${TOOL_NAMES.join(',')} (default: all that apply)
+  --json                  print the results as JSON (progress still goes to stderr)
+  --quiet                 no progress lines
+  --cpu-prof <dir>        run the Node clients with --cpu-prof, profiles written to <dir>
+  --sweep                 concurrency x chunkSize grid on throttled and loopback
+  --sweep-concurrency <list>  default 4,6,8,16
+  --sweep-chunk-size <list>   default 1MiB,4MiB,8MiB,16MiB
+  --help
+
+Sizes: a number of bytes with an optional unit: KiB, MiB, GiB (also K, M, G), or KB, MB, GB.
+MB/s are 10^6 bytes per second.`;
+
+const UNITS: Record<string, number> = {
+	'': 1,
+	b: 1,
+	k: 1024,
+	kib: 1024,
+	m: 1024 ** 2,
+	mib: 1024 ** 2,
+	g: 1024 ** 3,
+	gib: 1024 ** 3,
+	kb: 1e3,
+	mb: 1e6,
+	gb: 1e9,
+};
+
+export function parseSize(name: string, text: string): number {
+	const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+	const unit = match ? UNITS[(match[2] ?? '').toLowerCase()] : undefined;
+	const value = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
+	if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Expected \`--${name}\` to be a size such as 64MiB, got \`${text}\``);
+	return value;
+}
+
+function parsePositive(name: string, text: string, integer: boolean): number {
+	const value = Number(text);
+	if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+		throw new RangeError(`Expected \`--${name}\` to be a ${integer ? 'positive integer' : 'positive number'}, got \`${text}\``);
+	}
+	return value;
+}
+
+function list(values: string[] | undefined): string[] {
+	return (values ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+}
+
+async function main(): Promise<void> {
+	const { values } = parseArgs({
+		options: {
+			scenario: { type: 'string', multiple: true },
+			size: { type: 'string' },
+			runs: { type: 'string' },
+			concurrency: { type: 'string' },
+			'chunk-size': { type: 'string' },
+			rate: { type: 'string' },
+			ttfb: { type: 'string' },
+			'consumer-rate': { type: 'string' },
+			tools: { type: 'string', multiple: true },
+			json: { type: 'boolean' },
+			quiet: { type: 'boolean' },
+			'cpu-prof': { type: 'string' },
+			sweep: { type: 'boolean' },
+			'sweep-concurrency': { type: 'string', multiple: true },
+			'sweep-chunk-size': { type: 'string', multiple: true },
+			help: { type: 'boolean' },
+		},
+		allowPositionals: false,
+	});
+	if (values.help) {
+		console.log(HELP);
+		return;
+	}
+	const log = values.quiet ? () => {} : (line: string) => console.error(line);
+	const runs = values.runs === undefined ? 3 : parsePositive('runs', values.runs, true);
+	const overrides: ScenarioOverrides = {};
+	if (values.size !== undefined) overrides.size = parseSize('size', values.size);
+	if (values.concurrency !== undefined) overrides.concurrency = parsePositive('concurrency', values.concurrency, true);
+	if (values['chunk-size'] !== undefined) overrides.chunkSize = parseSize('chunk-size', values['chunk-size']);
+	if (values.rate !== undefined) overrides.rate = parsePositive('rate', values.rate, false) * MB;
+	if (values.ttfb !== undefined) overrides.ttfbMs = Number(values.ttfb);
+	if (values['consumer-rate'] !== undefined) overrides.consumerRate = parsePositive('consumer-rate', values['consumer-rate'], false) * MB;
+	if (values.tools !== undefined) {
+		const tools = list(values.tools);
+		for (const tool of tools) {
+			if (!TOOL_NAMES.includes(tool as ToolName)) throw new RangeError(`Expected \`--tools\` among ${TOOL_NAMES.join(', ')}, got \`${tool}\``);
+		}
+		overrides.tools = tools as ToolName[];
+	}
+
+	if (values.sweep) {
+		const concurrencies = list(values['sweep-concurrency']).map((text) => parsePositive('sweep-concurrency', text, true));
+		const chunkSizes = list(values['sweep-chunk-size']).map((text) => parseSize('sweep-chunk-size', text));
+		const report = await runSweep(
+			{
+				concurrencies: concurrencies.length > 0 ? concurrencies : [4, 6, 8, 16],
+				chunkSizes: chunkSizes.length > 0 ? chunkSizes : [1, 4, 8, 16].map((n) => n * MiB),
+				runs: values.runs === undefined ? 1 : runs,
+				throttled: scenario('throttled', { ...overrides, size: overrides.size ?? 256 * MiB }),
+				loopback: scenario('loopback', { ...overrides, size: overrides.size ?? 512 * MiB }),
+			},
+			log,
+		);
+		console.log(values.json ? JSON.stringify(report, null, 2) : formatSweep(report));
+		return;
+	}
+
+	const names = list(values.scenario);
+	for (const name of names) {
+		if (!SCENARIO_NAMES.includes(name as ScenarioName)) throw new RangeError(`Expected \`--scenario\` among ${SCENARIO_NAMES.join(', ')}, got \`${name}\``);
+	}
+	const selected = (names.length > 0 ? names : SCENARIO_NAMES) as ScenarioName[];
+	const cpuProf = values['cpu-prof'];
+	const report = await runBench(
+		selected.map((name) => scenario(name, overrides)),
+		{ runs, log, ...(cpuProf === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] }) },
+	);
+	console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+	const mismatch = report.scenarios.some((result) => result.summary.some((entry) => entry.hash === 'mismatch'));
+	if (mismatch) process.exitCode = 1;
+}
+
+try {
+	await main();
+} catch (error) {
+	console.error(error instanceof Error ? error.message : error);
+	process.exitCode = 2;
+}
