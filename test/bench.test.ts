@@ -1,0 +1,34 @@
+import { describe, expect, test } from 'vitest';
+import { runBench } from '../bench/harness.ts';
+import { MiB, scenario } from '../bench/scenarios.ts';
+import { toolAvailable } from '../bench/tools.ts';
+
+// Smoke test of `npm run bench`: the harness runs end to end on a tiny object and checks what it
+// measured. No timing assertions: the machine may be anything.
+describe('bench harness', () => {
+	test('runBench - loopback on 8 MiB gives one hashed result per tool', { timeout: 120_000 }, async () => {
+		const size = 8 * MiB;
+		const report = await runBench([scenario('loopback', { size, chunkSize: 1 * MiB, concurrency: 4 })], { runs: 1 });
+
+		expect(report.scenarios).toHaveLength(1);
+		const [result] = report.scenarios;
+		const tools = result?.summary.map((entry) => entry.tool);
+		expect(tools).toEqual(['library', 'fetch', ...(['curl', 'aria2'] as const).filter((tool) => toolAvailable(tool))]);
+
+		for (const record of result?.runs ?? []) {
+			expect(record.error, `${record.tool}: ${record.error}`).toBeUndefined();
+			expect(record.bytes).toBe(size);
+			expect(record.mbps).toBeGreaterThan(0);
+			// curl writes to /dev/null; every other tool's output is hashed.
+			expect(record.hash).toBe(record.tool === 'curl' ? 'unchecked' : 'ok');
+		}
+		const library = result?.runs.find((record) => record.tool === 'library');
+		expect(library?.ttfbMs).toBeGreaterThan(0);
+		expect(library?.peakRssBytes).toBeGreaterThan(library?.baselineRssBytes ?? Number.POSITIVE_INFINITY);
+		// 8 chunks of 1 MiB: discovery plus 7 ranges, none of them repeated.
+		expect(library?.origin?.gets).toBe(8);
+		expect(library?.stats?.maxInFlight).toBeLessThanOrEqual(4);
+		expect(result?.summary.find((entry) => entry.tool === 'library')?.hash).toBe('ok');
+		expect(result?.checks.map((item) => item.what)).toContain('MB/s / fetch');
+	});
+});
