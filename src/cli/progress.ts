@@ -50,7 +50,7 @@ function bar(fraction: number, width: number): string {
  * @example
  * ```ts
  * renderProgress({ loaded: 50 * 2 ** 20, total: 100 * 2 ** 20, inFlight: 8, rate: 25 * 2 ** 20 }, 80);
- * // ' 50% [==========>         ]  50.0 MiB / 100.0 MiB  25.0 MiB/s  2.0s left  8 conn'
+ * // ' 50% [========>       ]  50.0 MiB / 100.0 MiB   25.0 MiB/s    2.0s left  8 conn'
  * ```
  */
 export function renderProgress(state: ProgressState, columns: number): string {
@@ -64,8 +64,8 @@ export function renderProgress(state: ProgressState, columns: number): string {
 	const left = rate > 0 ? `${formatDuration((total - loaded) / rate)} left` : '--- left';
 	const size = formatBytes(total);
 	// Padded so that the bar keeps its width while the numbers change.
-	const numbers = `${formatBytes(loaded).padStart(size.length)} / ${size}  ${formatRate(rate).padStart(10)}  ${left.padStart(9)}  ${connections}`;
-	const room = columns - 1 - percent.length - numbers.length - 3;
+	const numbers = `${formatBytes(loaded).padStart(size.length)} / ${size}  ${formatRate(rate).padStart(11)}  ${left.padStart(11)}  ${connections}`;
+	const room = columns - 5 - percent.length - numbers.length;
 	if (room >= 10) return `${percent} ${bar(fraction, Math.min(room, 50))} ${numbers}`;
 	return fit(`${percent} ${formatBytes(loaded)}/${size} ${formatRate(rate)} ${left} ${connections}`, columns);
 }
