@@ -116,6 +116,11 @@ async function download(command: DownloadCommand): Promise<number> {
 			say(`interrupted by ${interrupt.received}${output?.name === undefined ? '' : `, removed ${output.name}.part`}`);
 			return interruptExitCode[interrupt.received];
 		}
+		if (output !== undefined && output.name === undefined && (error as { code?: unknown }).code === 'EPIPE') {
+			// `| head -c 100` and the like: the reader had enough. Not the download's fault.
+			say('stdout was closed before the end of the download (EPIPE)');
+			return exitCode.failed;
+		}
 		say(describeError(error));
 		return exitCode.failed;
 	} finally {

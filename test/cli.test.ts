@@ -1,0 +1,298 @@
+/**
+ * The built CLI (`dist/cli/bin.js`, made by `npm run build`) as a child process against the local
+ * origin: output checked by hash, failures by exit status, stderr line and the files left behind,
+ * interrupts by the origin's request log. Once under Deno and Bun as well.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildArchive } from '../examples/demo/archive.ts';
+import { objectSha256 } from './support/object.ts';
+import { type Origin, startOrigin } from './support/origin.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const bin = resolve('dist/cli/bin.js');
+const runtimes = {
+	node: [resolve('node_modules/.bin/node'), bin],
+	deno: [resolve('node_modules/.bin/deno'), 'run', '-A', bin],
+	bun: [resolve('node_modules/.bin/bun'), bin],
+} as const;
+type Runtime = keyof typeof runtimes;
+
+interface Exit {
+	code: number | null;
+	stdout: Buffer;
+	stderr: string;
+	/** Milliseconds from spawn, or from `since` when given to `exited()`. */
+	ms: number;
+}
+
+let origin: Origin;
+let dir: string;
+
+beforeAll(async () => {
+	if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run `npm run build` first (`npm test` does)');
+	origin = await startOrigin();
+	dir = mkdtempSync(join(tmpdir(), 'parallel-get-stream-cli-'));
+});
+afterAll(async () => {
+	await origin.close();
+	rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+	origin.resetStats();
+});
+
+function start(args: string[], runtime: Runtime = 'node'): { child: ChildProcess; exit: Promise<Exit> } {
+	const [command, ...prefix] = runtimes[runtime];
+	const started = performance.now();
+	const child = spawn(command, [...prefix, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+	const stdout: Buffer[] = [];
+	let stderr = '';
+	child.stdout?.on('data', (piece: Buffer) => stdout.push(piece));
+	child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+	const exit = new Promise<Exit>((done, fail) => {
+		child.on('error', fail);
+		child.on('close', (code) => done({ code, stdout: Buffer.concat(stdout), stderr, ms: performance.now() - started }));
+	});
+	return { child, exit };
+}
+
+function run(args: string[], runtime: Runtime = 'node'): Promise<Exit> {
+	return start(args, runtime).exit;
+}
+
+function sha256(bytes: Uint8Array): string {
+	return createHash('sha256').update(bytes).digest('hex');
+}
+
+function fileSha256(name: string): string {
+	return sha256(readFileSync(join(dir, name)));
+}
+
+/** What the CLI left in the working directory under `name` (FILE and FILE.part). */
+function leftovers(name: string): string[] {
+	return readdirSync(dir).filter((entry) => entry === name || entry === `${name}.part`);
+}
+
+function lines(text: string): string[] {
+	return text.split('\n').filter((line) => line !== '');
+}
+
+async function closedPort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+	const { port } = server.address() as { port: number };
+	await new Promise((closed) => server.close(closed));
+	return port;
+}
+
+describe('parallel-get-stream CLI: output', () => {
+	it('writes -o FILE byte for byte, through FILE.part, with one summary line when stderr is not a terminal', async () => {
+		const size = 5 * MiB + 123;
+		origin.put('/out.bin', { size, seed: 21 });
+		const result = await run([origin.url('/out.bin'), '-o', 'out.bin', '-c', '4', '--chunk-size', '512k']);
+		expect(result.code).toBe(0);
+		expect(result.stdout.byteLength).toBe(0);
+		expect(fileSha256('out.bin')).toBe(await objectSha256(size, 21));
+		expect(leftovers('out.bin')).toEqual(['out.bin']);
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^out\.bin: 5\.0 MiB in [\d.]+s \([\d.]+ [KMG]iB\/s\), 11 requests, up to 4 at once$/)]);
+		expect(origin.requestsTo('/out.bin')).toHaveLength(11);
+		expect(origin.maxInFlight).toBeLessThanOrEqual(4);
+	});
+
+	it('writes to stdout without -o (and with -o -)', async () => {
+		const size = 3 * MiB + 5;
+		origin.put('/stdout.bin', { size, seed: 22 });
+		const expected = await objectSha256(size, 22);
+		for (const args of [[], ['-o', '-']]) {
+			const result = await run([origin.url('/stdout.bin'), '--chunk-size', '256k', ...args]);
+			expect(result.code).toBe(0);
+			expect(sha256(result.stdout)).toBe(expected);
+			expect(lines(result.stderr)).toEqual([expect.stringMatching(/^stdout: 3\.0 MiB in /)]);
+		}
+	});
+
+	it('pipes into tar -xz: the files extracted are the files packed', async () => {
+		const archive = buildArchive(2 * MiB);
+		origin.put('/src.tar.gz', { body: archive.bytes, contentType: 'application/gzip' });
+		const into = join(dir, 'extracted');
+		rmSync(into, { recursive: true, force: true });
+		const [command, ...prefix] = runtimes.node;
+		const pipeline = `"${command}" ${prefix.map((arg) => `"${arg}"`).join(' ')} "${origin.url('/src.tar.gz')}" --chunk-size 256k -q | tar -xz -C extracted`;
+		const child = spawn('sh', ['-c', `mkdir extracted && ${pipeline}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+		let stderr = '';
+		child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+		const code = await new Promise((done) => child.on('close', done));
+		expect(stderr).toBe('');
+		expect(code).toBe(0);
+		const extracted = archive.files.map((file) => ({ name: file.name, size: file.size, sha256: sha256(readFileSync(join(into, file.name))) }));
+		expect(extracted).toEqual(archive.files);
+		expect(origin.requestsTo('/src.tar.gz').length).toBeGreaterThan(1);
+	});
+
+	it('--quiet writes nothing to stderr', async () => {
+		origin.put('/quiet.bin', { size: MiB, seed: 23 });
+		const result = await run([origin.url('/quiet.bin'), '-q', '-o', 'quiet.bin']);
+		expect(result).toMatchObject({ code: 0, stderr: '' });
+		expect(fileSha256('quiet.bin')).toBe(await objectSha256(MiB, 23));
+	});
+
+	it('sends every -H header with every request', async () => {
+		origin.put('/auth.bin', { size: MiB, seed: 24 });
+		const result = await run([origin.url('/auth.bin'), '-q', '-c', '2', '--chunk-size', '256k', '-H', 'Authorization: Bearer t0k3n', '--header=X-Trace-Id: abc:1', '-o', 'auth.bin']);
+		expect(result.code).toBe(0);
+		const requests = origin.requestsTo('/auth.bin');
+		expect(requests).toHaveLength(4);
+		for (const request of requests) expect(request.headers).toMatchObject({ authorization: 'Bearer t0k3n', 'x-trace-id': 'abc:1' });
+	});
+
+	it('--help and --version write to stdout and exit 0', async () => {
+		const help = await run(['--help']);
+		expect(help.code).toBe(0);
+		expect(help.stdout.toString()).toMatch(/^Usage: parallel-get-stream <url> \[options\]/);
+		expect(help.stdout.toString()).toContain('8M = 8MiB = 8388608');
+		const version = await run(['--version']);
+		const { version: expected } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+		expect(version).toMatchObject({ code: 0, stderr: '' });
+		expect(version.stdout.toString()).toBe(`${expected}\n`);
+	});
+});
+
+describe('parallel-get-stream CLI: failures', () => {
+	it.each([
+		[[], /missing <url>/],
+		[['http://127.0.0.1:9/x', '--chunk-size', '8MB'], /ambiguous/],
+		[['http://127.0.0.1:9/x', '-c', '0'], /-c expects a whole number from 1 to 256/],
+		[['http://127.0.0.1:9/x', '--bogus'], /unknown option `--bogus`/],
+		[['http://127.0.0.1:9/x', '-H', 'Range: bytes=0-1'], /must not contain `range`/],
+	])('bad arguments %j: exit 2, the reason and the usage on stderr, no request', async (args, reason) => {
+		const result = await run(args);
+		expect(result.code).toBe(2);
+		expect(result.stdout.byteLength).toBe(0);
+		const [first, ...rest] = lines(result.stderr);
+		expect(first).toMatch(/^parallel-get-stream: /);
+		expect(first).toMatch(reason);
+		expect(rest.join('\n')).toMatch(/^Usage: parallel-get-stream <url> \[-o FILE\]/);
+		expect(origin.requests).toHaveLength(0);
+	});
+
+	it('404: exit 1, one line naming the code and the status, no file', async () => {
+		const result = await run([origin.url('/missing.bin'), '-o', 'missing.bin']);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^parallel-get-stream: ERR_UNEXPECTED_RESPONSE: .*\[HTTP 404\].*status 404 Not Found$/)]);
+		expect(leftovers('missing.bin')).toEqual([]);
+	});
+
+	it('object replaced mid-download: ERR_REVISION_CHANGED, exit 1, neither FILE nor FILE.part', async () => {
+		const path = '/replaced.bin';
+		origin.put(path, { size: 4 * MiB, seed: 25 });
+		origin.fault(path, (request) => {
+			if (request.count === 4) origin.put(path, { size: 4 * MiB, seed: 26 });
+			// Slow enough that the .part file exists before the verdict.
+			return { bytesPerSecond: 4 * MiB };
+		});
+		const result = await run([origin.url(path), '-o', 'replaced.bin', '-c', '2', '--chunk-size', '256k']);
+		origin.fault(path, undefined);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^parallel-get-stream: ERR_REVISION_CHANGED: The object changed during the download: 412 Precondition Failed/)]);
+		expect(leftovers('replaced.bin')).toEqual([]);
+		expect(origin.requestsTo(path).some((request) => request.status === 412)).toBe(true);
+	});
+
+	it('5xx on every retry: ERR_RETRIES_EXHAUSTED with the status, exit 1, no file', async () => {
+		const path = '/down.bin';
+		origin.put(path, { size: 2 * MiB, seed: 27 });
+		origin.fault(path, (request) => (request.count >= 2 ? { status: 503 } : undefined));
+		const result = await run([origin.url(path), '-o', 'down.bin', '--chunk-size', '512k', '-c', '2', '--retries', '1']);
+		origin.fault(path, undefined);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^parallel-get-stream: ERR_RETRIES_EXHAUSTED: Gave up after 2 attempts .*\[HTTP 503\]/)]);
+		expect(leftovers('down.bin')).toEqual([]);
+	});
+
+	it('connection refused: the system error code in the line, exit 1', async () => {
+		const port = await closedPort();
+		const result = await run([`http://127.0.0.1:${port}/x`, '-o', 'refused.bin', '--retries', '0']);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^parallel-get-stream: ERR_RETRIES_EXHAUSTED: .*\(ECONNREFUSED\)$/)]);
+		expect(leftovers('refused.bin')).toEqual([]);
+	});
+
+	it('stdout closed by the reader (`| head -c`): one EPIPE line, exit 1, every request stopped', async () => {
+		origin.put('/head.bin', { size: 64 * MiB, seed: 31 });
+		const { child, exit } = start([origin.url('/head.bin'), '--chunk-size', '1M']);
+		child.stdout?.once('data', () => child.stdout?.destroy());
+		const result = await exit;
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual(['parallel-get-stream: stdout was closed before the end of the download (EPIPE)']);
+		await origin.whenIdle();
+		expect(origin.requestsTo('/head.bin').length).toBeLessThan(64);
+	});
+
+	it('an output that cannot be written: the error, exit 1, and every request stopped', async () => {
+		origin.put('/nowhere.bin', { size: 4 * MiB, seed: 28 });
+		const result = await run([origin.url('/nowhere.bin'), '-o', 'no/such/dir/f.bin', '--chunk-size', '256k']);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^parallel-get-stream: ENOENT: /)]);
+		await origin.whenIdle();
+		// Discovery and at most one window of chunks were started; not the whole object.
+		expect(origin.requestsTo('/nowhere.bin').length).toBeLessThan(16);
+	});
+});
+
+describe('parallel-get-stream CLI: interrupts', () => {
+	it.each([
+		['SIGINT', 130],
+		['SIGTERM', 143],
+	] as const)('%s during a slow download: exits %d promptly, aborts every request, leaves no file', async (signal, status) => {
+		const path = `/slow-${signal}.bin`;
+		origin.put(path, { size: 16 * MiB, seed: 29 });
+		// About 16 s at full speed: the signal always lands mid-download.
+		origin.fault(path, () => ({ bytesPerSecond: 256 * KiB }));
+		const name = `slow-${signal}.bin`;
+		const { child, exit } = start([origin.url(path), '-o', name, '-c', '4', '--chunk-size', '1M']);
+		const part = join(dir, `${name}.part`);
+		const deadline = performance.now() + 10_000;
+		// Mid-download: bytes written, and every connection busy.
+		while (!(existsSync(part) && statSync(part).size > 0 && origin.inFlight === 4)) {
+			if (performance.now() > deadline) throw new Error('the download did not get going in 10 s');
+			await new Promise((wait) => setTimeout(wait, 20));
+		}
+		const inFlight = origin.inFlight;
+		const sent = performance.now();
+		child.kill(signal);
+		const result = await exit;
+		origin.fault(path, undefined);
+		expect(performance.now() - sent).toBeLessThan(2000);
+		expect(result.code).toBe(status);
+		expect(lines(result.stderr)).toEqual([`parallel-get-stream: interrupted by ${signal}, removed ${name}.part`]);
+		expect(leftovers(name)).toEqual([]);
+		await origin.whenIdle();
+		const requests = origin.requestsTo(path);
+		expect(requests.filter((request) => request.aborted).length).toBeGreaterThanOrEqual(inFlight);
+		expect(requests.every((request) => request.aborted || request.bytesSent === MiB)).toBe(true);
+	});
+});
+
+describe.each(['deno', 'bun'] as const)('parallel-get-stream CLI under %s', (runtime) => {
+	it('writes -o FILE and stdout byte for byte', async () => {
+		const size = 3 * MiB + 77;
+		const path = `/${runtime}.bin`;
+		origin.put(path, { size, seed: 30 });
+		const expected = await objectSha256(size, 30);
+		const toFile = await run([origin.url(path), '-o', `${runtime}.bin`, '-c', '4', '--chunk-size', '512k'], runtime);
+		expect(toFile.stderr).toMatch(new RegExp(`^${runtime}\\.bin: 3\\.0 MiB in .*, 7 requests, up to 4 at once\\n$`));
+		expect(toFile.code).toBe(0);
+		expect(fileSha256(`${runtime}.bin`)).toBe(expected);
+		expect(leftovers(`${runtime}.bin`)).toEqual([`${runtime}.bin`]);
+		const toStdout = await run([origin.url(path), '-q', '--chunk-size', '512k'], runtime);
+		expect(toStdout).toMatchObject({ code: 0, stderr: '' });
+		expect(sha256(toStdout.stdout)).toBe(expected);
+	});
+});
