@@ -13,6 +13,28 @@ export default defineConfig({
 					hookTimeout: 30_000,
 				},
 			},
+			{
+				// Chromium driven with playwright-core from Node: the tests own both origins, the
+				// service worker and the server's request log. Skipped (and said so) without a
+				// browser, a failure under CI=true.
+				test: {
+					name: 'browser',
+					include: ['test/browser/**/*.test.ts'],
+					environment: 'node',
+					testTimeout: 60_000,
+					hookTimeout: 60_000,
+				},
+			},
+			{
+				// Deno, Bun and Node as child processes, importing the built package by its name.
+				test: {
+					name: 'runtimes',
+					include: ['test/runtimes/**/*.test.ts'],
+					environment: 'node',
+					testTimeout: 60_000,
+					hookTimeout: 60_000,
+				},
+			},
 		],
 	},
 });

@@ -1,0 +1,90 @@
+/**
+ * The page side of the browser tests: an origin that serves the built package (`dist/`), ky's
+ * ES modules and the harness page, which maps the bare specifiers with an import map, the way a
+ * page without a bundler loads the package.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import type { DownloadInfo, DownloadStats, ParallelGetOptions } from '../../../src/index.ts';
+import { type Origin, type RequestRecord, type StartOriginOptions, startOrigin } from '../../support/origin.ts';
+
+export const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface PageError {
+	name: string | undefined;
+	code: string | undefined;
+	status: number | undefined;
+	message: string;
+	isParallelGetError: boolean;
+}
+
+export interface ReadResult {
+	sha256: string;
+	length: number;
+	loadedAtFirstPiece: number | undefined;
+	zeroLengthPieces: number;
+	error: PageError | undefined;
+}
+
+export interface DownloadResult extends ReadResult {
+	info: DownloadInfo | undefined;
+	stats: DownloadStats;
+}
+
+export interface ResponseResult extends ReadResult {
+	status: number;
+	headers: Record<string, string>;
+}
+
+/** Options that survive the trip into the page (no functions, no signals). */
+export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout'> & {
+	retry?: number | { limit?: number; backoffLimit?: number };
+};
+
+/** What `test/browser/pages/harness.js` puts on `window`. */
+export interface Harness {
+	download(url: string, options?: PageOptions, how?: { gunzip?: boolean }): Promise<DownloadResult>;
+	response(url: string, options?: PageOptions): Promise<ResponseResult>;
+	fetchAll(url: string, init?: RequestInit): Promise<ResponseResult>;
+	start(url: string, options?: PageOptions): void;
+	startFetch(url: string): Promise<{ status: number; headers: Record<string, string> }>;
+	readAtLeast(count: number): Promise<number>;
+	cancel(): Promise<{ length: number; stats: DownloadStats | undefined }>;
+	abort(): Promise<{ error: PageError | undefined; stats: DownloadStats | undefined }>;
+}
+
+declare global {
+	interface Window {
+		harness: Harness;
+		library: typeof import('../../../src/index.ts');
+	}
+}
+
+/** An origin serving `/dist/`, `/node_modules/ky/` and `/pages/` (the harness). */
+export async function startSite(options?: StartOriginOptions): Promise<Origin> {
+	const origin = await startOrigin(options);
+	origin.serveDir('/dist/', `${root}dist`);
+	origin.serveDir('/node_modules/ky/', `${root}node_modules/ky`);
+	origin.serveDir('/pages/', `${root}test/browser/pages`);
+	return origin;
+}
+
+/** Opens the harness page of `site` and waits until the package has loaded in it. */
+export async function openHarness(page: Page, site: Origin): Promise<void> {
+	await page.goto(site.url('/pages/harness.html'));
+	await page.waitForFunction(() => window.harness !== undefined, undefined, { timeout: 15_000 });
+}
+
+/** The Range headers of `records`, ordered by first byte. */
+export function sortedRanges(records: RequestRecord[]): (string | undefined)[] {
+	const first = (range: string | undefined): number => Number(/\d+/.exec(range ?? '')?.[0] ?? -1);
+	return records.map((record) => record.range).sort((a, b) => first(a) - first(b));
+}
+
+/** The Range headers of a parallel download of `size` bytes in `chunkSize` chunks, in order. */
+export function chunkRanges(size: number, chunkSize: number): string[] {
+	return Array.from({ length: Math.ceil(size / chunkSize) }, (_, index) => {
+		const start = index * chunkSize;
+		return `bytes=${start}-${Math.min(start + chunkSize, size) - 1}`;
+	});
+}
