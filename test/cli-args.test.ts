@@ -91,8 +91,8 @@ describe('parseArgs - download command', () => {
 		expect(command.concurrency).toBe(3);
 	});
 
-	it('takes `-o -` as stdout, and arguments after `--` as positionals', () => {
-		expect(download(['-o', '-', url]).output).toBeUndefined();
+	it('keeps `-o -` (stdout, asked for), and takes arguments after `--` as positionals', () => {
+		expect(download(['-o', '-', url]).output).toBe('-');
 		expect(download(['--', url]).url).toBe(url);
 		expect(usageError(['--', '-o'])).toMatch(/not a URL: `-o`/);
 	});

@@ -3,7 +3,7 @@
  * origin: output checked by hash, failures by exit status, stderr line and the files left behind,
  * interrupts by the origin's request log. Once under Deno and Bun as well.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -161,6 +161,44 @@ describe('parallel-get-stream CLI: output', () => {
 		const { version: expected } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 		expect(version).toMatchObject({ code: 0, stderr: '' });
 		expect(version.stdout.toString()).toBe(`${expected}\n`);
+	});
+});
+
+/** util-linux `script` runs a command on a pseudo-terminal; where it is missing, these tests are skipped. */
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** Runs the CLI on a terminal (stdout and stderr both a pty); resolves with what the terminal showed. */
+async function onTerminal(args: string[]): Promise<{ code: number | null; screen: string }> {
+	const [command, ...prefix] = runtimes.node;
+	const line = [command, ...prefix, ...args].map((arg) => `'${arg}'`).join(' ');
+	const child = spawn('script', ['-qfec', line, '/dev/null'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '100' } });
+	let screen = '';
+	child.stdout.setEncoding('utf8').on('data', (text: string) => (screen += text));
+	const code = await new Promise<number | null>((done) => child.on('close', done));
+	return { code, screen };
+}
+
+describe.skipIf(!hasScript)('parallel-get-stream CLI: on a terminal', () => {
+	it('draws a progress bar in place (percentage, speed, time left, connections), then the summary', async () => {
+		origin.put('/tty.bin', { size: 4 * MiB, seed: 32 });
+		origin.fault('/tty.bin', () => ({ bytesPerSecond: 2 * MiB }));
+		const { code, screen } = await onTerminal([origin.url('/tty.bin'), '-o', 'tty.bin', '-c', '4', '--chunk-size', '512k']);
+		origin.fault('/tty.bin', undefined);
+		expect(code).toBe(0);
+		expect(fileSha256('tty.bin')).toBe(await objectSha256(4 * MiB, 32));
+		const frames = screen.split('\r\u001B[K').filter((frame) => frame !== '');
+		// About half a second at 10 redraws a second: a handful of frames, not one per piece.
+		expect(frames.length).toBeGreaterThan(2);
+		expect(frames.length).toBeLessThan(60);
+		expect(frames.slice(0, -1).some((frame) => /^\s*\d+% \[=*>? *\] +[\d.]+ [KM]?i?B \/ 4\.0 MiB +[\d.]+ [KM]?i?B\/s +[\d.?-]+s? left  [1-4] conn$/.test(frame))).toBe(true);
+		expect(frames.at(-1)).toMatch(/^tty\.bin: 4\.0 MiB in .*, 8 requests, up to 4 at once\r?\n$/);
+	});
+
+	it('refuses to write binary data to the terminal without -o: exit 2, no request', async () => {
+		const { code, screen } = await onTerminal([origin.url('/tty.bin')]);
+		expect(code).toBe(2);
+		expect(screen).toMatch(/^parallel-get-stream: refusing to write binary data to a terminal: use -o FILE, or pipe the output\r?\n/);
+		expect(origin.requests).toHaveLength(0);
 	});
 });
 

@@ -42,7 +42,7 @@ export class UsageError extends Error {
 export interface DownloadCommand {
 	command: 'download';
 	url: string;
-	/** A file path; undefined (no `-o`, or `-o -`) means stdout. */
+	/** A file path; `-` (asked for) or undefined (no `-o`) means stdout. */
 	output: string | undefined;
 	concurrency: number | undefined;
 	chunkSize: number | undefined;
@@ -171,7 +171,7 @@ export function parseArgs(argv: readonly string[]): Command {
 		switch (spec.key) {
 			case 'output':
 				if (value === '') throw new UsageError(`${name} needs a file name (or \`-\` for stdout)`);
-				download.output = value === '-' ? undefined : value;
+				download.output = value;
 				break;
 			case 'concurrency':
 				download.concurrency = integer(name, value, 1, MAX_CONCURRENCY);

@@ -88,7 +88,7 @@ async function download(command: DownloadCommand): Promise<number> {
 		}
 		// The first response decides whether there is anything to write: a 404 leaves no file.
 		const info = await stream.info;
-		output = command.output === undefined ? stdoutOutput() : fileOutput(command.output);
+		output = command.output === undefined || command.output === '-' ? stdoutOutput() : fileOutput(command.output);
 		reporter.start(() => {
 			const { loaded, inFlight } = stream.stats;
 			return { loaded, total: info.size, inFlight };
