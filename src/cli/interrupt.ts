@@ -30,7 +30,11 @@ export class Interrupt {
 
 	constructor() {
 		process.on('SIGINT', this.onSigint);
-		process.on('SIGTERM', this.onSigterm);
+		try {
+			process.on('SIGTERM', this.onSigterm);
+		} catch {
+			// Deno on Windows listens only for SIGINT and SIGBREAK; Ctrl-C still works there.
+		}
 	}
 
 	get signal(): AbortSignal {
