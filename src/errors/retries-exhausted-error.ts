@@ -13,7 +13,7 @@ export class RetriesExhaustedError extends ParallelGetError {
 		const last = options.cause instanceof Error ? `: ${options.cause.message}` : '';
 		super(
 			'ERR_RETRIES_EXHAUSTED',
-			`Gave up after ${attempts} attempts${formatRange(options.range)}${last}`,
+			`Gave up after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}${formatRange(options.range)}${last}`,
 			{ ...options, attempt: attempts },
 		);
 		this.attempts = attempts;
