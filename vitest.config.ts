@@ -16,13 +16,16 @@ export default defineConfig({
 			{
 				// Chromium driven with playwright-core from Node: the tests own both origins, the
 				// service worker and the server's request log. Skipped (and said so) without a
-				// browser, a failure under CI=true.
+				// browser, a failure under CI=true. Run after the node project and one file at a
+				// time, so that a browser never competes with the timing-sensitive tests for CPU.
 				test: {
 					name: 'browser',
 					include: ['test/browser/**/*.test.ts'],
 					environment: 'node',
 					testTimeout: 60_000,
 					hookTimeout: 60_000,
+					maxWorkers: 1,
+					sequence: { groupOrder: 1 },
 				},
 			},
 			{
@@ -33,6 +36,8 @@ export default defineConfig({
 					environment: 'node',
 					testTimeout: 60_000,
 					hookTimeout: 60_000,
+					maxWorkers: 1,
+					sequence: { groupOrder: 1 },
 				},
 			},
 		],
