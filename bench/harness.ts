@@ -2,7 +2,7 @@
  * Runs scenarios side by side: one origin process, every client in a child process of its own,
  * the tools interleaved run by run (the order rotates) so that a noisy machine hurts all alike.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { objectSha256 } from '../test/support/object.ts';
 import { type BenchOrigin, type OriginStats, startOriginProcess } from './origin.ts';
 import { MB, memoryWindow, type Scenario } from './scenarios.ts';
@@ -254,11 +254,19 @@ export interface Machine {
 	cpuModel: string;
 	node: string;
 	platform: string;
+	/** 1-minute load average when the runs started and when they ended: how busy the machine was. */
+	load: [number, number];
 }
 
-export function machine(): Machine {
+export function machine(loadAtStart: number): Machine {
 	const list = cpus();
-	return { cpus: list.length, cpuModel: list[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` };
+	return {
+		cpus: list.length,
+		cpuModel: list[0]?.model.trim() ?? 'unknown',
+		node: process.version,
+		platform: `${process.platform} ${process.arch}`,
+		load: [loadAtStart, loadavg()[0] ?? 0],
+	};
 }
 
 export interface BenchReport {
@@ -269,11 +277,12 @@ export interface BenchReport {
 
 /** Starts the origin process, runs the scenarios in order, and always stops the origin. */
 export async function runBench(scenarios: Scenario[], options: RunOptions): Promise<BenchReport> {
+	const load = loadavg()[0] ?? 0;
 	const origin = await startOriginProcess();
 	try {
 		const results: ScenarioResult[] = [];
 		for (const scenario of scenarios) results.push(await runScenario(origin, scenario, options));
-		return { machine: machine(), runs: options.runs, scenarios: results };
+		return { machine: machine(load), runs: options.runs, scenarios: results };
 	} finally {
 		await origin.close();
 	}
@@ -313,6 +322,7 @@ export interface SweepOptions {
 }
 
 export async function runSweep(options: SweepOptions, log: Log = () => {}): Promise<SweepReport> {
+	const load = loadavg()[0] ?? 0;
 	const origin = await startOriginProcess();
 	try {
 		const rows: SweepRow[] = [];
@@ -362,7 +372,7 @@ export async function runSweep(options: SweepOptions, log: Log = () => {}): Prom
 				rows.push(row);
 			}
 		}
-		return { machine: machine(), runs: options.runs, sizes: { throttled: options.throttled.size, loopback: options.loopback.size }, rows };
+		return { machine: machine(load), runs: options.runs, sizes: { throttled: options.throttled.size, loopback: options.loopback.size }, rows };
 	} finally {
 		await origin.close();
 	}

@@ -1,4 +1,4 @@
-import type { BenchReport, ScenarioResult, SweepReport, ToolSummary } from './harness.ts';
+import type { BenchReport, Machine, ScenarioResult, SweepReport, ToolSummary } from './harness.ts';
 import { MB } from './scenarios.ts';
 
 const MiB = 2 ** 20;
@@ -69,17 +69,22 @@ export function formatScenario(result: ScenarioResult, runs: number): string {
 	return lines.join('\n');
 }
 
+function describeMachine(machine: Machine): string {
+	const text = `machine: ${machine.cpus} cores (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}`;
+	// Reports saved before the load was recorded have none.
+	const load = machine.load as Machine['load'] | undefined;
+	return load ? `${text}; load average ${load[0].toFixed(1)} at start, ${load[1].toFixed(1)} at end` : text;
+}
+
 export function formatReport(report: BenchReport): string {
-	const { machine } = report;
 	return [
-		`machine: ${machine.cpus} cores (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}; origin in its own process`,
+		`${describeMachine(report.machine)}; origin in its own process`,
 		...report.scenarios.map((result) => formatScenario(result, report.runs)),
 	].join('\n\n');
 }
 
 export function formatSweep(report: SweepReport): string {
-	const { machine } = report;
-	const blocks = [`machine: ${machine.cpus} cores (${machine.cpuModel}), Node ${machine.node}; ${report.runs > 1 ? `median of ${report.runs} runs` : '1 run'} per cell`];
+	const blocks = [`${describeMachine(report.machine)}; ${report.runs > 1 ? `median of ${report.runs} runs` : '1 run'} per cell`];
 	for (const name of ['throttled', 'loopback'] as const) {
 		const rows = report.rows.filter((row) => row.scenario === name);
 		if (rows.length === 0) continue;

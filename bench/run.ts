@@ -1,9 +1,10 @@
 /**
  * npm run bench [-- options]: see `--help`.
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBench, runSweep } from './harness.ts';
+import { type BenchReport, runBench, runSweep, type SweepReport } from './harness.ts';
 import { formatReport, formatSweep } from './report.ts';
 import { MB, MiB, SCENARIO_NAMES, type ScenarioName, type ScenarioOverrides, scenario } from './scenarios.ts';
 import { TOOL_NAMES, type ToolName } from './tools.ts';
@@ -28,6 +29,7 @@ Options:
   --json                  print the results as JSON (progress still goes to stderr)
   --quiet                 no progress lines
   --cpu-prof <dir>        run the Node clients with --cpu-prof, profiles written to <dir>
+  --render <file>         print the tables of a report saved with --json, run nothing
   --sweep                 concurrency x chunkSize grid on throttled and loopback
   --sweep-concurrency <list>  default 4,6,8,16
   --sweep-chunk-size <list>   default 1MiB,4MiB,8MiB,16MiB
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
 			json: { type: 'boolean' },
 			quiet: { type: 'boolean' },
 			'cpu-prof': { type: 'string' },
+			render: { type: 'string' },
 			sweep: { type: 'boolean' },
 			'sweep-concurrency': { type: 'string', multiple: true },
 			'sweep-chunk-size': { type: 'string', multiple: true },
@@ -94,6 +97,11 @@ async function main(): Promise<void> {
 	});
 	if (values.help) {
 		console.log(HELP);
+		return;
+	}
+	if (values.render !== undefined) {
+		const saved = JSON.parse(await readFile(values.render, 'utf8')) as BenchReport | SweepReport;
+		console.log('rows' in saved ? formatSweep(saved) : formatReport(saved));
 		return;
 	}
 	const log = values.quiet ? () => {} : (line: string) => console.error(line);
