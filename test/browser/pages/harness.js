@@ -26,7 +26,7 @@ function describeError(error) {
 	};
 }
 
-/** Reads `readable` to its end or its error, noting the download's `loaded` when the first piece came out. */
+/** Reads `readable` to its end or its error, noting `download.stats.loaded` when the first piece came out. */
 async function readAll(readable, download) {
 	const pieces = [];
 	let length = 0;
@@ -39,7 +39,7 @@ async function readAll(readable, download) {
 			const { done, value } = await reader.read();
 			if (done) break;
 			if (value.byteLength === 0) zeroLengthPieces++;
-			if (loadedAtFirstPiece === undefined && download) loadedAtFirstPiece = download.stats.loaded;
+			if (loadedAtFirstPiece === undefined) loadedAtFirstPiece = download.stats.loaded;
 			pieces.push(value);
 			length += value.byteLength;
 		}
@@ -63,19 +63,6 @@ async function download(url, options = {}, { gunzip = false } = {}) {
 	return { ...result, info, stats: parallel.stats };
 }
 
-/** One download through `parallelGet()`, read as the `Response` a service worker would hand out. */
-async function response(url, options = {}) {
-	const answer = await library.parallelGet(url, options);
-	const headers = Object.fromEntries(answer.headers);
-	return { status: answer.status, headers, ...(await readAll(answer.body)) };
-}
-
-/** A plain fetch() of `url`, read to the end (through a service worker when one controls the page). */
-async function fetchAll(url, init) {
-	const answer = await fetch(url, init);
-	return { status: answer.status, headers: Object.fromEntries(answer.headers), ...(await readAll(answer.body)) };
-}
-
 // A download left running, for the cancellation tests: started, read part way, then stopped.
 let running;
 
@@ -83,14 +70,6 @@ function start(url, options = {}) {
 	const controller = new AbortController();
 	const parallel = new library.ParallelGetStream(url, { ...options, signal: controller.signal });
 	running = { controller, parallel, reader: parallel.readable.getReader(), length: 0 };
-}
-
-/** Starts a plain fetch() (a service worker may answer it) whose body is read part way later. */
-async function startFetch(url) {
-	const controller = new AbortController();
-	const answer = await fetch(url, { signal: controller.signal });
-	running = { controller, parallel: undefined, reader: answer.body.getReader(), length: 0 };
-	return { status: answer.status, headers: Object.fromEntries(answer.headers) };
 }
 
 async function readAtLeast(count) {
@@ -105,10 +84,10 @@ async function readAtLeast(count) {
 /** `reader.cancel()`: resolves once the stream's cancel steps ran. */
 async function cancel() {
 	await running.reader.cancel(new Error('the page has read enough'));
-	return { length: running.length, stats: running.parallel?.stats };
+	return { length: running.length, stats: running.parallel.stats };
 }
 
-/** Aborts the signal given to the download (or to fetch()); the next read must fail with its reason. */
+/** Aborts the signal given to the download; the next read must fail with its reason. */
 async function abort() {
 	running.controller.abort();
 	let error;
@@ -120,8 +99,8 @@ async function abort() {
 	} catch (caught) {
 		error = caught;
 	}
-	return { error: describeError(error), stats: running.parallel?.stats };
+	return { error: describeError(error), stats: running.parallel.stats };
 }
 
 window.library = library;
-window.harness = { download, response, fetchAll, start, startFetch, readAtLeast, cancel, abort };
+window.harness = { download, start, readAtLeast, cancel, abort };

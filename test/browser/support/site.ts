@@ -31,11 +31,6 @@ export interface DownloadResult extends ReadResult {
 	stats: DownloadStats;
 }
 
-export interface ResponseResult extends ReadResult {
-	status: number;
-	headers: Record<string, string>;
-}
-
 /** Options that survive the trip into the page (no functions, no signals). */
 export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout'> & {
 	retry?: number | { limit?: number; backoffLimit?: number };
@@ -44,13 +39,10 @@ export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' |
 /** What `test/browser/pages/harness.js` puts on `window`. */
 export interface Harness {
 	download(url: string, options?: PageOptions, how?: { gunzip?: boolean }): Promise<DownloadResult>;
-	response(url: string, options?: PageOptions): Promise<ResponseResult>;
-	fetchAll(url: string, init?: RequestInit): Promise<ResponseResult>;
 	start(url: string, options?: PageOptions): void;
-	startFetch(url: string): Promise<{ status: number; headers: Record<string, string> }>;
 	readAtLeast(count: number): Promise<number>;
-	cancel(): Promise<{ length: number; stats: DownloadStats | undefined }>;
-	abort(): Promise<{ error: PageError | undefined; stats: DownloadStats | undefined }>;
+	cancel(): Promise<{ length: number; stats: DownloadStats }>;
+	abort(): Promise<{ error: PageError | undefined; stats: DownloadStats }>;
 }
 
 declare global {
