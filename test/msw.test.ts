@@ -37,9 +37,9 @@ function serve(data: Uint8Array, etag: string | null, shape: Shape = () => undef
 			const range = request.headers.get('range');
 			served.log.push({ range, ifMatch: request.headers.get('if-match') });
 			const n = served.log.length;
-			const match = /^bytes=(\d+)-(\d+)$/.exec(range ?? '');
+			const match = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');
 			const start = match ? Number(match[1]) : 0;
-			const end = match ? Math.min(Number(match[2]), data.length - 1) : data.length - 1;
+			const end = match?.[2] ? Math.min(Number(match[2]), data.length - 1) : data.length - 1;
 			const base: Record<string, string> = { 'content-length': String(end - start + 1) };
 			if (etag) base.etag = etag;
 			if (match) base['content-range'] = `bytes ${start}-${end}/${data.length}`;
@@ -178,6 +178,16 @@ describe('ParallelGetStream against mocked servers', () => {
 		expect((await drain(download.readable)).sha256).toBe(sha256(data));
 		expect(await download.info).toMatchObject({ mode: 'parallel', size: 25_000 });
 		expect(served.log.slice(1).every((entry) => entry.ifMatch === '"v1"')).toBe(true);
+	});
+
+	it('without a readable Content-Range, asks for the last chunk open-ended so a wrong `size` cannot cut the object short', async () => {
+		const data = bytes(25_000);
+		const served = serve(data, '"v1"', () => ({ headers: { 'content-range': null } }));
+		const download = new ParallelGetStream(URL_, { chunkSize: 10_000, size: 24_000, concurrency: 3, ...fast });
+		const error = await rejection(drain(download.readable));
+		expect(error).toMatchObject({ name: 'UnexpectedResponseError', retryable: false, range: { start: 20_000, end: 23_999 } });
+		expect(String(error.message)).toMatch(/Content-Length 5000 for a 4000-byte range/);
+		expect(served.log.map((entry) => entry.range)).toContain('bytes=20000-');
 	});
 
 	it('without a readable Content-Range, takes a body shorter than asked as the whole object', async () => {

@@ -97,6 +97,14 @@ export class Engine {
 	/** Smoothed time to first byte (headers) of this download's requests, in ms. */
 	private ttfb: number | undefined;
 	private settled = false;
+	/**
+	 * The total came from `options.size` because Content-Range was unreadable (cross-origin, not
+	 * exposed): the last chunk is then asked for open-ended so that its Content-Length, always
+	 * readable, shows whether the object really ends there.
+	 */
+	private totalFromCaller = false;
+	/** Discovery was answered cross-origin (CORS): some headers may be hidden. */
+	private crossOrigin = false;
 	private waiter: (() => void) | undefined;
 
 	private readonly counters: DownloadStats = {
@@ -263,6 +271,7 @@ export class Engine {
 			const opened = await this.open(range, undefined, head);
 			const { response } = opened;
 			const { status, headers } = response;
+			this.crossOrigin = response.type === 'cors';
 			try {
 				if (status === 416) return this.discoveredEmpty(opened);
 				if (status === 200) return this.discoveredWhole(opened);
@@ -323,6 +332,7 @@ export class Engine {
 			if (length !== undefined && length !== expected) {
 				throw new UnexpectedResponseError(`Content-Length ${length} does not match the size given (${known})`, { url: this.url, range: asked, status: 206 });
 			}
+			this.totalFromCaller = header === null;
 			return known;
 		}
 		const expectedEnd = Math.min(asked.end, parsed.size - 1);
@@ -389,8 +399,11 @@ export class Engine {
 
 	private streamWhole(opened: Opened): void {
 		const { response } = opened;
-		// An encoded body is decoded by fetch: Content-Length then counts encoded bytes.
-		const length = isEncoded(response.headers) ? undefined : parseContentLength(response.headers.get('content-length'));
+		// An encoded body is decoded by fetch: Content-Length then counts encoded bytes. Cross-origin,
+		// Content-Encoding is unreadable unless exposed, so Content-Length proves nothing there: the
+		// body is read to its end (fetch itself checks the length on the wire).
+		const encoded = isEncoded(response.headers) || response.type === 'cors';
+		const length = encoded ? undefined : parseContentLength(response.headers.get('content-length'));
 		this.size = length;
 		if (length === 0) {
 			this.discoveredEmpty(opened);
@@ -413,6 +426,7 @@ export class Engine {
 			await this.readInto(chunk, opened);
 		} catch (error) {
 			if (this.settled) return;
+			if (isParallelGetError(error) && !(error instanceof StallError)) throw error;
 			// Without a pinned revision the rest cannot be asked for by range safely.
 			throw new UnexpectedResponseError(`the response broke off after ${chunk.received} bytes and cannot be resumed`, {
 				url: this.url,
@@ -584,7 +598,13 @@ export class Engine {
 				failures = progress() > before ? 1 : failures + 1;
 				const range = target instanceof Chunk ? target.remaining : target;
 				if (failures > this.options.retry.limit) {
-					throw new RetriesExhaustedError(failures, { url: this.url, range, cause: error });
+					// A browser reports a CORS refusal (a preflight that does not allow If-Match) as a
+					// plain network error; say where to look.
+					const hint =
+						this.crossOrigin && this.pin && !isParallelGetError(error)
+							? 'cross-origin: check that the server allows If-Match and If-Unmodified-Since in Access-Control-Allow-Headers'
+							: undefined;
+					throw new RetriesExhaustedError(failures, { url: this.url, range, cause: error, ...(hint ? { hint } : {}) });
 				}
 				this.counters.retries++;
 				await delay(this.backoff(failures, error), this.abort.signal);
@@ -610,13 +630,16 @@ export class Engine {
 
 	// ---------------------------------------------------------------- requests
 
-	/** Sends one GET; `range` adds Range, `pin` the precondition. Counted in flight until released. */
-	private async open(range: ByteRange | undefined, pin: Pin | undefined, chunk: Chunk | undefined): Promise<Opened> {
+	/**
+	 * Sends one GET; `range` adds Range (open-ended with `openEnded`), `pin` the precondition.
+	 * Counted in flight until released.
+	 */
+	private async open(range: ByteRange | undefined, pin: Pin | undefined, chunk: Chunk | undefined, openEnded = false): Promise<Opened> {
 		if (this.settled) throw this.abort.signal.reason;
 		const controller = new AbortController();
 		const signal = AbortSignal.any([this.abort.signal, controller.signal]);
 		const headers = new Headers(this.options.headers);
-		if (range) headers.set('range', rangeHeader(range));
+		if (range) headers.set('range', rangeHeader(range, openEnded));
 		if (pin) for (const [name, value] of Object.entries(pinHeaders(pin))) headers.set(name, value);
 		const watchdog = new Watchdog(this.options.stallTimeout, () => {
 			controller.abort(new StallError(this.options.stallTimeout as number, { url: this.url, ...(range ? { range } : {}) }));
@@ -659,7 +682,8 @@ export class Engine {
 	/** A pinned request for the rest of `chunk`, its answer checked before any byte is kept. */
 	private async openRange(chunk: Chunk): Promise<Opened> {
 		const range = chunk.remaining;
-		const opened = await this.open(range, this.pin, chunk);
+		const last = this.size !== undefined && range.end === this.size - 1;
+		const opened = await this.open(range, this.pin, chunk, last && this.totalFromCaller);
 		try {
 			this.checkPartial(opened.response, range);
 			return opened;
@@ -696,10 +720,15 @@ export class Engine {
 		const header = headers.get('content-range');
 		const expectedLength = range.end - range.start + 1;
 		const length = parseContentLength(headers.get('content-length'));
-		if (header === null && this.options.size !== undefined) {
-			// Hidden by CORS: only the length can be checked, the body length is checked as it comes.
+		if (header === null && this.totalFromCaller) {
+			// Hidden by CORS: the length stands for Content-Range (the last range was asked for
+			// open-ended, so its length shows where the object ends). Not the caller's size, or not
+			// the same object any more: no retry will change that.
 			if (length !== undefined && length !== expectedLength) {
-				throw new UnexpectedResponseError(`Content-Length ${length} for a ${expectedLength}-byte range`, { ...context, retryable: true });
+				throw new UnexpectedResponseError(
+					`Content-Length ${length} for a ${expectedLength}-byte range: the object is not the ${this.size} bytes given as \`size\`, or it changed`,
+					context,
+				);
 			}
 			return;
 		}

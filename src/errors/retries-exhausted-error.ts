@@ -9,8 +9,8 @@ export class RetriesExhaustedError extends ParallelGetError {
 	/** Attempts made for the failing chunk without progress, the first included. */
 	readonly attempts: number;
 
-	constructor(attempts: number, options: ParallelGetErrorOptions = {}) {
-		const last = options.cause instanceof Error ? `: ${options.cause.message}` : '';
+	constructor(attempts: number, options: ParallelGetErrorOptions & { hint?: string } = {}) {
+		const last = `${options.cause instanceof Error ? `: ${options.cause.message}` : ''}${options.hint ? ` (${options.hint})` : ''}`;
 		super(
 			'ERR_RETRIES_EXHAUSTED',
 			`Gave up after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}${formatRange(options.range)}${last}`,

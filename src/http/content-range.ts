@@ -1,8 +1,11 @@
 import type { ByteRange } from '../errors/parallel-get-error.ts';
 
-/** `Range: bytes=start-end` (RFC 9110 §14.1.2), the only form that is CORS-safelisted (Fetch §2.2.2). */
-export function rangeHeader(range: ByteRange): string {
-	return `bytes=${range.start}-${range.end}`;
+/**
+ * `Range: bytes=start-end`, or `bytes=start-` when `openEnded` (RFC 9110 §14.1.2): the two forms
+ * that are CORS-safelisted (Fetch §2.2.2).
+ */
+export function rangeHeader(range: ByteRange, openEnded = false): string {
+	return openEnded ? `bytes=${range.start}-` : `bytes=${range.start}-${range.end}`;
 }
 
 export interface ContentRange {
