@@ -331,18 +331,19 @@ export async function runSweep(options: SweepOptions, log: Log = () => {}): Prom
 			const name = base.name as 'throttled' | 'loopback';
 			const reference: ToolName = name === 'throttled' ? 'aria2' : 'fetch';
 			const useReference = toolAvailable(reference);
+			// Per concurrency: the reference next to the library's cells, so that each ratio compares
+			// runs made close together in time (loopback is CPU-bound and the machine is shared).
 			const cells: { tool: ToolName; concurrency: number; chunkSize: number }[] = [];
-			if (useReference) {
-				const concurrencies = name === 'throttled' ? options.concurrencies : [1];
-				for (const concurrency of concurrencies) cells.push({ tool: reference, concurrency, chunkSize: 0 });
-			}
 			for (const concurrency of options.concurrencies) {
+				if (useReference) cells.push({ tool: reference, concurrency, chunkSize: 0 });
 				for (const chunkSize of options.chunkSizes) cells.push({ tool: 'library', concurrency, chunkSize });
 			}
 			const records = new Map<string, RunRecord[]>();
 			const key = (cell: (typeof cells)[number]): string => `${cell.tool}/${cell.concurrency}/${cell.chunkSize}`;
 			for (let run = 1; run <= options.runs; run++) {
-				for (const cell of cells) {
+				// Every other run goes through the grid backwards, so that a trend in the machine's load
+				// does not always favour the same cells.
+				for (const cell of run % 2 === 1 ? cells : [...cells].reverse()) {
 					const scenario = { ...base, concurrency: cell.concurrency, chunkSize: cell.chunkSize || base.chunkSize };
 					const record = await measure(origin, cell.tool, scenario, object, run);
 					const list = records.get(key(cell)) ?? [];
@@ -352,9 +353,10 @@ export async function runSweep(options: SweepOptions, log: Log = () => {}): Prom
 					log(`sweep ${name} run ${run}/${options.runs} ${toolLabel(cell.tool, cell.concurrency)} c${cell.concurrency}${chunk}: ${describeRecord(record)}`);
 				}
 			}
-			const fetchMbps = name === 'loopback' && useReference ? summarize('fetch', 1, records.get('fetch/1/0') ?? []).mbps : undefined;
 			for (const cell of cells) {
 				const summary = summarize(cell.tool, cell.concurrency, records.get(key(cell)) ?? []);
+				// Loopback: against the fetch() runs of the same concurrency group.
+				const fetchMbps = name === 'loopback' && useReference ? summarize('fetch', 1, records.get(`fetch/${cell.concurrency}/0`) ?? []).mbps : undefined;
 				const ideal = name === 'throttled' ? (cell.concurrency * (base.shape?.bytesPerSecond ?? 0)) / MB : fetchMbps;
 				const row: SweepRow = {
 					scenario: name,
