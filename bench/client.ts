@@ -118,6 +118,12 @@ if (arg === undefined) {
 try {
 	const result = await main(JSON.parse(arg) as ClientSpec);
 	process.stdout.write(`${JSON.stringify(result)}\n`);
+	// Both downloads are over: a timer or socket that still keeps the process alive outlived its
+	// stream. Fail the run rather than hang the benchmark.
+	setTimeout(() => {
+		console.error('the process is still alive 10 s after its downloads ended (a timer or socket outlived its stream)');
+		process.exit(3);
+	}, 10_000).unref();
 } catch (error) {
 	console.error(error);
 	process.exit(1);
