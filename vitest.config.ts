@@ -9,6 +9,8 @@ export default defineConfig({
 					include: ['test/**/*.test.ts'],
 					exclude: ['test/browser/**', 'test/runtimes/**'],
 					environment: 'node',
+					// global.gc() lets a regression test collect garbage where the bug needed it.
+					execArgv: ['--expose-gc'],
 					testTimeout: 30_000,
 					hookTimeout: 30_000,
 				},

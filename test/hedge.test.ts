@@ -44,6 +44,48 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/head-stall.bin', undefined);
 	});
 
+	it('aborts the stalled loser even after its Request has been garbage-collected', async () => {
+		// Regression: fetch follows the request's signal only while its Request object lives, so
+		// aborting a loser whose Request had been collected never reached the body being read; the
+		// download then never closed. Flaky under load until forced here with gc().
+		const gc = (globalThis as { gc?: () => void }).gc;
+		expect(gc, 'run with --expose-gc (vitest.config.ts)').toBeTypeOf('function');
+		const object = origin.put('/gc-loser.bin', { size: 4 * chunkSize, seed: 38 });
+		let hedgeMayAnswer: () => void = () => {};
+		const hedgeHeld = new Promise<void>((resolve) => {
+			hedgeMayAnswer = resolve;
+		});
+		origin.fault('/gc-loser.bin', (request) => {
+			if (request.range?.start === chunkSize && request.count <= 4) return { stallAfterBytes: 1000 };
+			return undefined;
+		});
+		const download = new ParallelGetStream(origin.url('/gc-loser.bin'), {
+			chunkSize,
+			concurrency: 2,
+			stallTimeout: false,
+			hedge: { after: 100 },
+			// Holds the hedge's request until the stalled original's Request has been collected.
+			fetch: async (input, init) => {
+				const request = new Request(input, init);
+				if (request.headers.get('range') === `bytes=${chunkSize + 1000}-${2 * chunkSize - 1}`) await hedgeHeld;
+				return globalThis.fetch(request);
+			},
+		});
+		const done = drain(download.readable);
+		await vi.waitFor(() => expect(download.stats.hedges).toBe(1));
+		for (let round = 0; round < 5; round++) {
+			gc!();
+			await new Promise((resolve) => setTimeout(resolve, 10));
+		}
+		hedgeMayAnswer();
+		expect((await done).sha256).toBe(await object.sha256());
+		await origin.whenIdle();
+		const original = origin.requestsTo('/gc-loser.bin').find((record) => record.range === `bytes=${chunkSize}-${2 * chunkSize - 1}`);
+		expect(original?.aborted).toBe(true);
+		expect(download.stats).toMatchObject({ hedgesWon: 1, inFlight: 0 });
+		origin.fault('/gc-loser.bin', undefined);
+	});
+
 	it('keeps the original when it resumes first, and aborts the hedge', async () => {
 		const object = origin.put('/loser.bin', { size: 4 * chunkSize, seed: 32 });
 		origin.fault('/loser.bin', (request) => {

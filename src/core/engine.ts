@@ -81,7 +81,10 @@ export class Engine {
 	private readonly options: NormalizedOptions;
 	private readonly send: Send;
 	private readonly signals: AbortSignal[];
+	/** Aborted when the download stops: sleeps between retries listen to it. */
 	private readonly abort = new AbortController();
+	/** Controllers of every request in flight. */
+	private readonly requests = new Set<AbortController>();
 	private controller: ReadableStreamDefaultController<Bytes> | undefined;
 
 	private readonly chunks = new Map<number, Chunk>();
@@ -196,7 +199,7 @@ export class Engine {
 		if (this.settled) return;
 		this.settled = true;
 		this.settleInfo(reason);
-		this.abort.abort(reason);
+		this.stopRequests(reason);
 		this.finish();
 	}
 
@@ -208,9 +211,15 @@ export class Engine {
 		if (this.settled) return;
 		this.settled = true;
 		this.settleInfo(error);
-		this.abort.abort(error);
+		this.stopRequests(error);
 		this.finish();
 		this.controller?.error(error);
+	}
+
+	private stopRequests(reason: unknown): void {
+		this.abort.abort(reason);
+		for (const controller of this.requests) controller.abort(reason);
+		this.requests.clear();
 	}
 
 	private finish(): void {
@@ -636,8 +645,11 @@ export class Engine {
 	 */
 	private async open(range: ByteRange | undefined, pin: Pin | undefined, chunk: Chunk | undefined, openEnded = false): Promise<Opened> {
 		if (this.settled) throw this.abort.signal.reason;
+		// One controller per request, aborted directly when the download stops. Not a signal joined
+		// with AbortSignal.any(): fetch holds such a signal weakly, and once it is collected an
+		// abort no longer reaches a body being read (seen as a request left open after a hedge won).
 		const controller = new AbortController();
-		const signal = AbortSignal.any([this.abort.signal, controller.signal]);
+		this.requests.add(controller);
 		const headers = new Headers(this.options.headers);
 		if (range) headers.set('range', rangeHeader(range, openEnded));
 		if (pin) for (const [name, value] of Object.entries(pinHeaders(pin))) headers.set(name, value);
@@ -654,6 +666,7 @@ export class Engine {
 			released = true;
 			watchdog.stop();
 			chunk?.requests.delete(controller);
+			this.requests.delete(controller);
 			this.counters.inFlight--;
 			// Drops the connection of a body that was not read to its end; a complete one keeps
 			// its connection for the next request.
@@ -661,7 +674,7 @@ export class Engine {
 		};
 		try {
 			const sent = performance.now();
-			const response = await this.send(this.url, headers, signal);
+			const response = await this.send(this.url, headers, controller.signal);
 			const ttfb = performance.now() - sent;
 			this.ttfb = this.ttfb === undefined ? ttfb : 0.8 * this.ttfb + 0.2 * ttfb;
 			watchdog.touch();
@@ -788,10 +801,19 @@ export class Engine {
 			return;
 		}
 		const reader = body.getReader();
+		const { signal } = opened.controller;
+		// Cancel the body directly on abort: fetch follows the request's signal only while its
+		// Request object lives, and once that is collected an abort would never reach this read
+		// (a stalled loser of a hedge stayed open for good). Cancelling resolves the pending read.
+		const onAbort = (): void => {
+			reader.cancel(signal.reason).catch(noop);
+		};
+		signal.addEventListener('abort', onAbort, { once: true });
 		let ended = false;
 		try {
 			for (;;) {
 				const { done, value } = await reader.read();
+				if (signal.aborted) throw signal.reason;
 				if (done) {
 					ended = true;
 					break;
@@ -814,6 +836,7 @@ export class Engine {
 		} catch (error) {
 			throw this.reason(error, opened.controller);
 		} finally {
+			signal.removeEventListener('abort', onAbort);
 			if (!ended) reader.cancel().catch(noop);
 			opened.release(ended);
 		}
