@@ -100,9 +100,9 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 
 	it('the page fetches a large file; the worker downloads it in parallel ranges; the bytes arrive intact', async () => {
 		const file = site.put('/large/file.bin', { size: SIZE, seed: 3 });
-		// Chunks after the first answer after a second: on loopback they could otherwise finish one
-		// by one, and the overlap below is what shows they were asked for in parallel.
-		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 1000 } : undefined));
+		// Chunks after the first answer after 300 ms (less than the 500 ms hedge delay): on loopback
+		// they could otherwise finish one by one, and their overlap is what shows they were parallel.
+		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 300 } : undefined));
 		await page.click('button');
 		await page.waitForSelector('#status[data-state=done]', { timeout: 45_000 });
 		expect(await page.textContent('#sha256')).toBe(await objectSha256(SIZE, 3));
