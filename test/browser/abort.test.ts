@@ -3,10 +3,9 @@
  * few bytes, so several range requests are open when the page stops; the origin's own records
  * then show every one of them closed by the browser.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Origin, RequestRecord } from '../support/origin.ts';
-import { describeChromium, launchChromium, until, watchPage } from './support/chromium.ts';
+import { describeChromium, until, usePage } from './support/chromium.ts';
 import { type PageOptions, openHarness, startSite } from './support/site.ts';
 
 const CHUNK = 128 * 1024;
@@ -17,29 +16,18 @@ const STALL_AFTER = 1024;
 const gets = (records: RequestRecord[]): RequestRecord[] => records.filter((record) => record.method === 'GET');
 
 describeChromium('Chromium: the page stops a download', () => {
-	let browser: Browser;
+	const chromium = usePage();
 	let site: Origin;
-	let context: BrowserContext;
-	let page: Page;
-	let log: string[];
 
 	beforeAll(async () => {
-		[browser, site] = await Promise.all([launchChromium(), startSite()]);
+		site = await startSite();
 	});
 	afterAll(async () => {
-		await browser?.close();
 		await site?.close();
 	});
 	beforeEach(async () => {
-		context = await browser.newContext();
-		page = await context.newPage();
-		log = watchPage(page);
-		await openHarness(page, site);
+		await openHarness(chromium.page, site);
 		site.resetStats();
-	});
-	afterEach(async (test) => {
-		if (test.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-		await context.close();
 	});
 
 	/** Starts a download on the page, reads the first chunk, waits until CONCURRENCY chunks stall. */
@@ -47,8 +35,8 @@ describeChromium('Chromium: the page stops a download', () => {
 		site.put(path, { size: SIZE, seed: 5 });
 		site.fault(path, ({ range }) => (range && range.start > 0 ? { stallAfterBytes: STALL_AFTER } : undefined));
 		const options: PageOptions = { chunkSize: CHUNK, concurrency: CONCURRENCY };
-		await page.evaluate(([href, opts]) => window.harness.start(href, opts), [site.url(path), options] as const);
-		expect(await page.evaluate((count) => window.harness.readAtLeast(count), CHUNK)).toBe(CHUNK);
+		await chromium.page.evaluate(([href, opts]) => window.harness.start(href, opts), [site.url(path), options] as const);
+		expect(await chromium.page.evaluate((count) => window.harness.readAtLeast(count), CHUNK)).toBe(CHUNK);
 		await until(
 			() => gets(site.requestsTo(path)).filter((record) => record.bytesSent === STALL_AFTER && record.endedAt === undefined).length === CONCURRENCY,
 			`${CONCURRENCY} stalled range requests`,
@@ -67,21 +55,21 @@ describeChromium('Chromium: the page stops a download', () => {
 
 	it('reader.cancel() aborts every range request in flight', async () => {
 		await startStalled('/cancel.bin');
-		const { stats } = await page.evaluate(() => window.harness.cancel());
+		const { stats } = await chromium.page.evaluate(() => window.harness.cancel());
 		expect(stats.loaded).toBe(CHUNK);
 		await expectAllStopped('/cancel.bin');
 	});
 
 	it('aborting the signal errors the stream with the abort reason and aborts every range request', async () => {
 		await startStalled('/abort.bin');
-		const { error } = await page.evaluate(() => window.harness.abort());
+		const { error } = await chromium.page.evaluate(() => window.harness.abort());
 		expect(error).toMatchObject({ name: 'AbortError', isParallelGetError: false });
 		await expectAllStopped('/abort.bin');
 	});
 
 	it('a signal aborted before the start sends no request at all', async () => {
 		site.put('/never.bin', { size: SIZE, seed: 6 });
-		const error = await page.evaluate(async (href) => {
+		const error = await chromium.page.evaluate(async (href) => {
 			const controller = new AbortController();
 			controller.abort();
 			const download = new window.library.ParallelGetStream(href, { signal: controller.signal });

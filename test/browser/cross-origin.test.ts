@@ -7,12 +7,11 @@
  * an error.
  */
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { sha256 } from '../support/collect.ts';
 import { objectBytes, objectSha256, objectSlice } from '../support/object.ts';
 import { type CorsOptions, type Origin, type RequestRecord, startOrigin } from '../support/origin.ts';
-import { describeChromium, launchChromium, watchPage } from './support/chromium.ts';
+import { describeChromium, usePage } from './support/chromium.ts';
 import { type DownloadResult, type PageOptions, chunkRanges, openHarness, sortedRanges, startSite } from './support/site.ts';
 
 const SIZE = 1024 * 1024 + 4321;
@@ -25,33 +24,22 @@ const gets = (records: RequestRecord[]): RequestRecord[] => records.filter((reco
 const preflights = (records: RequestRecord[]): RequestRecord[] => records.filter((record) => record.method === 'OPTIONS');
 
 describeChromium('Chromium: data on another origin', () => {
-	let browser: Browser;
+	const chromium = usePage();
 	let site: Origin;
 	let data: Origin;
-	let context: BrowserContext;
-	let page: Page;
-	let log: string[];
 	let seed = 100;
 
 	beforeAll(async () => {
-		[browser, site, data] = await Promise.all([launchChromium(), startSite(), startOrigin()]);
+		[site, data] = await Promise.all([startSite(), startOrigin()]);
 	});
 	afterAll(async () => {
-		await browser?.close();
 		await site?.close();
 		await data?.close();
 	});
 	beforeEach(async () => {
-		context = await browser.newContext();
-		page = await context.newPage();
-		log = watchPage(page);
-		await openHarness(page, site);
+		await openHarness(chromium.page, site);
 		data.resetStats();
 		data.cors(undefined);
-	});
-	afterEach(async (test) => {
-		if (test.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-		await context.close();
 	});
 
 	function serve(path: string, cors: Omit<CorsOptions, 'allowOrigin'>, spec: { lastModified?: string | null } = {}): { url: string; seed: number; etag: string | null } {
@@ -62,7 +50,7 @@ describeChromium('Chromium: data on another origin', () => {
 	}
 
 	function download(url: string, options: PageOptions): Promise<DownloadResult> {
-		return page.evaluate(([href, opts]) => window.harness.download(href, opts), [url, options] as const);
+		return chromium.page.evaluate(([href, opts]) => window.harness.download(href, opts), [url, options] as const);
 	}
 
 	/** Whatever came out before an error is the object's own prefix. */

@@ -4,12 +4,11 @@
  * parallel-get-stream), loaded through the page's import map.
  */
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { sha256 } from '../support/collect.ts';
 import { objectBytes } from '../support/object.ts';
 import { type Origin, startOrigin } from '../support/origin.ts';
-import { describeChromium, launchChromium, until, watchPage } from './support/chromium.ts';
+import { describeChromium, until, usePage } from './support/chromium.ts';
 import { chunkRanges, root, sortedRanges } from './support/site.ts';
 
 /** A log-like text: numbered lines of hex, about 1.1 MB, that gzip to roughly half. */
@@ -23,52 +22,41 @@ function logText(): string {
 }
 
 describeChromium('Chromium: examples/browser', () => {
-	let browser: Browser;
+	const chromium = usePage();
 	let site: Origin;
-	let context: BrowserContext;
-	let page: Page;
-	let log: string[];
 	let text: string;
 	let gz: Uint8Array;
 
 	beforeAll(async () => {
 		text = logText();
 		gz = gzipSync(text);
-		[browser, site] = await Promise.all([launchChromium(), startOrigin()]);
+		site = await startOrigin();
 		site.serveDir('/examples/browser/', `${root}examples/browser`);
 		site.serveDir('/node_modules/parallel-get-stream/dist/', `${root}dist`);
 		site.serveDir('/node_modules/ky/', `${root}node_modules/ky`);
 	});
 	afterAll(async () => {
-		await browser?.close();
 		await site?.close();
 	});
-	beforeEach(async () => {
-		context = await browser.newContext();
-		page = await context.newPage();
-		log = watchPage(page);
+	beforeEach(() => {
 		site.resetStats();
-	});
-	afterEach(async (test) => {
-		if (test.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-		await context.close();
 	});
 
 	function open(path: string): Promise<unknown> {
 		const query = new URLSearchParams({ url: site.url(path), concurrency: '4', chunkSize: '64' });
-		return page.goto(site.url(`/examples/browser/index.html?${query}`));
+		return chromium.page.goto(site.url(`/examples/browser/index.html?${query}`));
 	}
 
 	it('downloads a .gz in parallel ranges and shows the decompressed text as it streams', async () => {
 		site.put('/logs/app.log.gz', { body: gz, contentType: 'application/gzip' });
 		await open('/logs/app.log.gz');
-		await page.click('#start');
-		await page.waitForSelector('#status[data-state=done]', { timeout: 30_000 });
+		await chromium.page.click('#start');
+		await chromium.page.waitForSelector('#status[data-state=done]', { timeout: 30_000 });
 
-		const shown = await page.$eval('#output', (element) => element.textContent ?? '');
+		const shown = await chromium.page.$eval('#output', (element) => element.textContent ?? '');
 		expect(shown.length).toBe(text.length);
 		expect(sha256(Buffer.from(shown))).toBe(sha256(Buffer.from(text)));
-		expect(await page.textContent('#status')).toContain('(parallel,');
+		expect(await chromium.page.textContent('#status')).toContain('(parallel,');
 		const gets = site.requestsTo('/logs/app.log.gz').filter((record) => record.method === 'GET');
 		expect(sortedRanges(gets)).toEqual(chunkRanges(gz.byteLength, 64 * 1024));
 	});
@@ -77,13 +65,13 @@ describeChromium('Chromium: examples/browser', () => {
 		site.put('/logs/slow.log.gz', { body: gz, contentType: 'application/gzip' });
 		site.fault('/logs/slow.log.gz', ({ range }) => (range && range.start > 0 ? { stallAfterBytes: 1024 } : undefined));
 		await open('/logs/slow.log.gz');
-		await page.click('#start');
+		await chromium.page.click('#start');
 		await until(
 			() => site.requestsTo('/logs/slow.log.gz').filter((record) => record.bytesSent === 1024 && record.endedAt === undefined).length === 4,
 			'four stalled range requests',
 		);
-		await page.click('#stop');
-		await page.waitForSelector('#status[data-state=stopped]', { timeout: 15_000 });
+		await chromium.page.click('#stop');
+		await chromium.page.waitForSelector('#status[data-state=stopped]', { timeout: 15_000 });
 		await site.whenIdle(15_000);
 		expect(site.requestsTo('/logs/slow.log.gz').filter((record) => record.aborted)).toHaveLength(4);
 	});

@@ -4,11 +4,10 @@
  * what makes this work: the server sends the .gz as it is, without Content-Encoding.
  */
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { objectBytes, objectSha256 } from '../support/object.ts';
 import type { Origin } from '../support/origin.ts';
-import { describeChromium, launchChromium, watchPage } from './support/chromium.ts';
+import { describeChromium, usePage } from './support/chromium.ts';
 import { chunkRanges, openHarness, sortedRanges, startSite } from './support/site.ts';
 
 const SIZE = 3 * 1024 * 1024 + 12_345;
@@ -16,37 +15,26 @@ const SEED = 41;
 const CHUNK = 128 * 1024;
 
 describeChromium('Chromium: a .gz piped to DecompressionStream', () => {
-	let browser: Browser;
+	const chromium = usePage();
 	let site: Origin;
-	let context: BrowserContext;
-	let page: Page;
-	let log: string[];
 	let gz: Uint8Array;
 
 	beforeAll(async () => {
 		gz = gzipSync(objectBytes(SIZE, SEED), { level: 6 });
-		[browser, site] = await Promise.all([launchChromium(), startSite()]);
+		site = await startSite();
 	});
 	afterAll(async () => {
-		await browser?.close();
 		await site?.close();
 	});
 	beforeEach(async () => {
-		context = await browser.newContext();
-		page = await context.newPage();
-		log = watchPage(page);
-		await openHarness(page, site);
+		await openHarness(chromium.page, site);
 		site.resetStats();
-	});
-	afterEach(async (test) => {
-		if (test.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-		await context.close();
 	});
 
 	it('decompresses while downloading, in order, and the output hashes to the original', async () => {
 		site.put('/data/object.bin.gz', { body: gz, contentType: 'application/gzip' });
 		const url = site.url('/data/object.bin.gz');
-		const result = await page.evaluate(
+		const result = await chromium.page.evaluate(
 			([href, chunkSize]) => window.harness.download(href, { chunkSize, concurrency: 4 }, { gunzip: true }),
 			[url, CHUNK] as const,
 		);
@@ -79,7 +67,7 @@ describeChromium('Chromium: a .gz piped to DecompressionStream', () => {
 	it('parallelGet() gives a Response whose body pipes through DecompressionStream the same way', async () => {
 		site.put('/data/response.bin.gz', { body: gz, contentType: 'application/gzip' });
 		const url = site.url('/data/response.bin.gz');
-		const result = await page.evaluate(
+		const result = await chromium.page.evaluate(
 			async ([href, chunkSize]) => {
 				const response = await window.library.parallelGet(href, { chunkSize, concurrency: 3 });
 				const text = await new Response(response.body?.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();

@@ -5,13 +5,12 @@
  * the page (cancelling the body, aborting the fetch) reaches the worker's download and ends every
  * range request at the origin.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { objectSha256 } from '../support/object.ts';
 import type { Origin, RequestRecord } from '../support/origin.ts';
 import { startOrigin } from '../support/origin.ts';
 import { buildServiceWorkerExample } from './support/bundle.ts';
-import { describeChromium, launchChromium, until, watchPage } from './support/chromium.ts';
+import { describeChromium, until, usePage } from './support/chromium.ts';
 import { sortedRanges } from './support/site.ts';
 
 const MiB = 1024 * 1024;
@@ -28,33 +27,22 @@ interface Stopper {
 const gets = (records: RequestRecord[]): RequestRecord[] => records.filter((record) => record.method === 'GET');
 
 describeChromium('Chromium: service worker answering with parallelGet()', () => {
-	let browser: Browser;
+	const chromium = usePage();
 	let site: Origin;
 	let example: Awaited<ReturnType<typeof buildServiceWorkerExample>>;
-	let context: BrowserContext;
-	let page: Page;
-	let log: string[];
 
 	beforeAll(async () => {
-		[browser, site, example] = await Promise.all([launchChromium(), startOrigin(), buildServiceWorkerExample()]);
+		[site, example] = await Promise.all([startOrigin(), buildServiceWorkerExample()]);
 		site.serveDir('/app/', example.dir);
 	});
 	afterAll(async () => {
-		await browser?.close();
 		await site?.close();
 		await example?.remove();
 	});
 	beforeEach(async () => {
-		context = await browser.newContext();
-		page = await context.newPage();
-		log = watchPage(page);
-		await page.goto(site.url('/app/index.html'));
-		await page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
+		await chromium.page.goto(site.url('/app/index.html'));
+		await chromium.page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
 		site.resetStats();
-	});
-	afterEach(async (test) => {
-		if (test.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-		await context.close();
 	});
 
 	/**
@@ -64,7 +52,7 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 	async function startStalled(path: string): Promise<void> {
 		site.put(path, { size: SIZE, seed: 7 });
 		site.fault(path, ({ range }) => (range && range.start > 0 ? { stallAfterBytes: STALL_AFTER } : undefined));
-		const read = await page.evaluate(
+		const read = await chromium.page.evaluate(
 			async ([href, count]) => {
 				const controller = new AbortController();
 				const response = await fetch(href, { signal: controller.signal });
@@ -103,9 +91,9 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 		// Chunks after the first answer after 300 ms (less than the 500 ms hedge delay): on loopback
 		// they could otherwise finish one by one, and their overlap is what shows they were parallel.
 		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 300 } : undefined));
-		await page.click('button');
-		await page.waitForSelector('#status[data-state=done]', { timeout: 45_000 });
-		expect(await page.textContent('#sha256')).toBe(await objectSha256(SIZE, 3));
+		await chromium.page.click('button');
+		await chromium.page.waitForSelector('#status[data-state=done]', { timeout: 45_000 });
+		expect(await chromium.page.textContent('#sha256')).toBe(await objectSha256(SIZE, 3));
 
 		// Every request the origin saw is a range request made by the worker: none unranged.
 		const records = gets(site.requestsTo('/large/file.bin'));
@@ -119,18 +107,18 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 		expect(records.filter((record) => record.headers['if-match'] === file.etag)).toHaveLength(3);
 		expect(site.maxInFlight).toBeGreaterThan(1);
 		// The page got one ordinary response with the whole length.
-		expect(await page.evaluate(() => document.querySelector('#status')?.textContent)).toContain(`${(SIZE / MiB).toFixed(1)} MiB`);
+		expect(await chromium.page.evaluate(() => document.querySelector('#status')?.textContent)).toContain(`${(SIZE / MiB).toFixed(1)} MiB`);
 	});
 
 	it('the page cancels the body: the worker\'s download stops and every range request ends', async () => {
 		await startStalled('/large/cancelled.bin');
-		await page.evaluate(() => (window as unknown as { stopper: Stopper }).stopper.reader.cancel());
+		await chromium.page.evaluate(() => (window as unknown as { stopper: Stopper }).stopper.reader.cancel());
 		await expectAllStopped('/large/cancelled.bin');
 	});
 
 	it('the page aborts the fetch: the abort reaches the worker and every range request ends', async () => {
 		await startStalled('/large/aborted.bin');
-		const error = await page.evaluate(async () => {
+		const error = await chromium.page.evaluate(async () => {
 			const { controller, reader } = (window as unknown as { stopper: Stopper }).stopper;
 			controller.abort();
 			try {
@@ -145,7 +133,7 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 	});
 
 	it('when parallelGet() rejects (404), the worker falls back to a plain fetch and the page sees the origin\'s status', async () => {
-		const status = await page.evaluate(async () => (await fetch('/large/missing.bin')).status);
+		const status = await chromium.page.evaluate(async () => (await fetch('/large/missing.bin')).status);
 		expect(status).toBe(404);
 		const records = site.requestsTo('/large/missing.bin');
 		// The worker's discovery (ranged) and its fallback (plain).

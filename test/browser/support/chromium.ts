@@ -7,8 +7,8 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { describe, it } from 'vitest';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
 
 const names = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome', 'chrome'];
 
@@ -91,6 +91,53 @@ export function watchPage(page: Page): string[] {
 		if (message.type() === 'error' || message.type() === 'warning') log.push(`console.${message.type()}: ${message.text()}`);
 	});
 	return log;
+}
+
+/**
+ * The lifecycle every browser test file shares: Chromium launched once for the file, a fresh
+ * context and page (its errors watched) for each test, the page's log printed when a test fails,
+ * the context closed after each test. Call it first in the `describeChromium` body, before the
+ * file's own hooks, so that its `beforeEach` finds the page. Read the properties inside hooks and
+ * tests, not at collection time: they are getters over what the hooks set.
+ */
+export function usePage(): { readonly browser: Browser; readonly context: BrowserContext; readonly page: Page } {
+	let browser: Browser | undefined;
+	let context: BrowserContext | undefined;
+	let page: Page | undefined;
+	let log: string[] = [];
+
+	beforeAll(async () => {
+		browser = await launchChromium();
+	});
+	afterAll(async () => {
+		await browser?.close();
+	});
+	beforeEach(async () => {
+		context = await set(browser, 'browser').newContext();
+		page = await context.newPage();
+		log = watchPage(page);
+	});
+	afterEach(async (test) => {
+		if (test.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
+		await set(context, 'context').close();
+	});
+
+	return {
+		get browser() {
+			return set(browser, 'browser');
+		},
+		get context() {
+			return set(context, 'context');
+		},
+		get page() {
+			return set(page, 'page');
+		},
+	};
+}
+
+function set<T>(value: T | undefined, name: string): T {
+	if (value === undefined) throw new Error(`usePage(): no ${name} yet (read it in a hook or a test)`);
+	return value;
 }
 
 /** Polls `check` until it returns true (state of the origin, never a duration under test). */
