@@ -100,6 +100,8 @@ async function main(spec: ClientSpec): Promise<ClientResult> {
 	const peakRssBytes = process.resourceUsage().maxRSS * 1024;
 	const stats = opened.stats?.();
 
+	// Lets the collection of the first download's garbage happen before, not during, the probe.
+	await sleep(100);
 	const probeStarted = performance.now();
 	const probe = await open(spec, library, { [PROBE_HEADER]: '1' });
 	const reader = probe.stream.getReader();
