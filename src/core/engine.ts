@@ -181,8 +181,8 @@ export class Engine {
 				if (this.settled) return;
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
-			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0) {
-				this.finish();
+			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.hedging === 0) {
+				this.stop(undefined);
 				controller.close();
 				return;
 			}
@@ -196,11 +196,7 @@ export class Engine {
 
 	/** The stream's `cancel()`: the consumer is gone; stop everything. */
 	cancel(reason: unknown): void {
-		if (this.settled) return;
-		this.settled = true;
-		this.settleInfo(reason);
-		this.stopRequests(reason);
-		this.finish();
+		this.stop(reason);
 	}
 
 	private readonly onAbort = (event: Event): void => {
@@ -208,21 +204,20 @@ export class Engine {
 	};
 
 	private fail(error: unknown): void {
-		if (this.settled) return;
-		this.settled = true;
-		this.settleInfo(error);
-		this.stopRequests(error);
-		this.finish();
-		this.controller?.error(error);
+		if (this.stop(error)) this.controller?.error(error);
 	}
 
-	private stopRequests(reason: unknown): void {
+	/**
+	 * Ends the download once, whatever ends it (done, cancelled, failed): every request, timer and
+	 * listener stops, buffered bytes are dropped. False when it had already ended.
+	 */
+	private stop(reason: unknown): boolean {
+		if (this.settled) return false;
+		this.settled = true;
+		this.settleInfo(reason);
 		this.abort.abort(reason);
 		for (const controller of this.requests) controller.abort(reason);
 		this.requests.clear();
-	}
-
-	private finish(): void {
 		clearTimeout(this.hedgeTimer);
 		this.hedgeTimer = undefined;
 		for (const signal of this.signals) signal.removeEventListener('abort', this.onAbort);
@@ -230,6 +225,7 @@ export class Engine {
 		this.chunks.clear();
 		this.counters.bufferedBytes = 0;
 		this.wake();
+		return true;
 	}
 
 	private wake(): void {
@@ -513,27 +509,22 @@ export class Engine {
 	}
 
 	/**
-	 * Wakes `schedule()` when the next chunk would count as stalled. One already stalled waits
-	 * for a free slot instead: every request that ends calls `schedule()`.
+	 * Looks for stalled chunks every quarter of the hedge delay while requests run. A plain
+	 * period, not a timer aimed at the next chunk's due time: that was exact in theory and missed
+	 * a stalled head now and then in practice. It stops when nothing runs, so an idle download
+	 * (a consumer that stopped reading) keeps no timer.
 	 */
 	private armHedgeTimer(): void {
 		const hedge = this.options.hedge;
 		if (!hedge || this.hedgeTimer !== undefined || this.running === 0 || this.settled) return;
 		if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return;
-		const now = performance.now();
-		const after = this.hedgeDelay(hedge.after);
-		let due = Number.POSITIVE_INFINITY;
-		for (const chunk of this.chunks.values()) {
-			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK) continue;
-			const at = chunk.lastProgressAt + after;
-			if (at > now) due = Math.min(due, at);
-		}
-		if (due === Number.POSITIVE_INFINITY) return;
-		const wait = Math.max(10, due - now);
-		this.hedgeTimer = setTimeout(() => {
-			this.hedgeTimer = undefined;
-			this.schedule();
-		}, wait);
+		this.hedgeTimer = setTimeout(
+			() => {
+				this.hedgeTimer = undefined;
+				this.schedule();
+			},
+			Math.max(10, this.hedgeDelay(hedge.after) / 4),
+		);
 	}
 
 	/**
@@ -562,11 +553,14 @@ export class Engine {
 	private hedgeEnded(): void {
 		this.hedging--;
 		this.schedule();
+		this.wake();
 	}
 
 	private runChunk(chunk: Chunk, first: Opened | undefined): void {
 		let opened = first;
 		this.retrying(chunk, () => chunk.received, async () => {
+			// A hedge may have completed the chunk while this one waited to retry.
+			if (chunk.done) return true;
 			const current = opened ?? (await this.openRange(chunk));
 			opened = undefined;
 			await this.readInto(chunk, current);
