@@ -9,7 +9,7 @@ import type { Send } from '../http/request.ts';
 import { type Pin, pinFromHeaders, pinHeaders, pinMismatch } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
 import { type Bytes, Chunk } from './chunk.ts';
-import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, RETRYABLE_STATUS, WINDOW_FACTOR } from './constants.ts';
+import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, maxHedging, RETRYABLE_STATUS, WINDOW_FACTOR } from './constants.ts';
 import type { NormalizedOptions } from './options.ts';
 
 /** What discovery learned about the object. */
@@ -305,7 +305,9 @@ export class Engine {
 				this.chunks.set(0, head);
 				this.running++;
 				this.runChunk(head, opened);
-				this.schedule();
+				// The other chunks start on the next turn: setting up their requests first would hold
+				// back the first bytes, which are already here (time to first byte).
+				setTimeout(() => this.schedule(), 0);
 				return true;
 			} catch (error) {
 				opened.release();
@@ -464,20 +466,17 @@ export class Engine {
 	}
 
 	/**
-	 * Fills free slots: first with hedges of stalled chunks (they hold up the output), then with
-	 * new chunks while the window allows (cachew#360: 2 x concurrency ahead of the oldest unread).
+	 * Hedges stalled chunks, then fills free slots with new chunks while the window allows
+	 * (cachew#360: 2 x concurrency ahead of the oldest unread). A hedge takes no slot: the request
+	 * it backs up is not transferring. Hedges in flight are capped on their own (`maxHedging`), so
+	 * requests in flight never exceed `concurrency + maxHedging`.
 	 */
 	private schedule(): void {
 		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
 		const concurrency = this.options.concurrency;
+		for (let stalled = this.stalledChunk(); stalled; stalled = this.stalledChunk()) this.hedge(stalled);
 		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * concurrency);
-		while (this.running + this.hedging < concurrency) {
-			const stalled = this.stalledChunk();
-			if (stalled) {
-				this.hedge(stalled);
-				continue;
-			}
-			if (this.nextStart >= limit) break;
+		while (this.running < concurrency && this.nextStart < limit) {
 			const chunk = this.addChunk(this.nextStart++);
 			this.running++;
 			this.runChunk(chunk, undefined);
@@ -490,7 +489,8 @@ export class Engine {
 	/** The earliest chunk that has gone without a byte for the hedge delay, if one may be hedged. */
 	private stalledChunk(): Chunk | undefined {
 		const hedge = this.options.hedge;
-		if (!hedge || this.counters.hedges >= this.hedgeBudget(hedge.max)) return undefined;
+		if (!hedge || this.hedging >= maxHedging(this.options.concurrency)) return undefined;
+		if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return undefined;
 		const now = performance.now();
 		const after = this.hedgeDelay(hedge.after);
 		for (const chunk of this.chunks.values()) {
@@ -501,7 +501,7 @@ export class Engine {
 	}
 
 	private hedgeBudget(max: number | undefined): number {
-		return max ?? Math.max(2, Math.ceil((this.totalChunks ?? 0) * HEDGE_BUDGET_FRACTION));
+		return max ?? Math.max(this.options.concurrency, Math.ceil((this.totalChunks ?? 0) * HEDGE_BUDGET_FRACTION));
 	}
 
 	private hedgeDelay(after: number): number {

@@ -57,19 +57,19 @@ export interface HedgeOptions {
 	 * which its remaining range is also asked for on a fresh connection; whichever request gets
 	 * there first wins and the other is aborted. Raised automatically to 3 x the typical time to
 	 * first byte seen in this download, so slow servers do not trigger it on every chunk.
-	 * @default 500
+	 * @default 250
 	 */
 	after?: number;
 	/**
 	 * Extra requests at most for the whole download.
-	 * @default max(2, 10% of the chunk count)
+	 * @default max(concurrency, 25% of the chunk count)
 	 */
 	max?: number;
 }
 
 export interface ParallelGetOptions {
 	/**
-	 * Range requests in flight at most.
+	 * Range requests in flight at most (hedges of stalled requests aside, see `hedge`).
 	 * `1` makes one plain GET without `Range`.
 	 * @default 8
 	 */
@@ -117,10 +117,11 @@ export interface ParallelGetOptions {
 	allowUnpinned?: boolean;
 	/**
 	 * Straggler mitigation. With in-order output, one stalled chunk holds up everything behind
-	 * it; a stalled chunk's remaining range is fetched again on a fresh connection (within
-	 * `concurrency`), the first to finish wins, the other is aborted, and no byte is duplicated.
+	 * it; a stalled chunk's remaining range is fetched again on a fresh connection, the first to
+	 * finish wins, the other is aborted, and no byte is duplicated. At most
+	 * `max(1, ceil(concurrency / 4))` hedges are in flight at once, on top of `concurrency`.
 	 * `false` turns it off.
-	 * @default { after: 500 }
+	 * @default { after: 250 }
 	 */
 	hedge?: boolean | HedgeOptions;
 	/** Called each time bytes are handed to the consumer. */

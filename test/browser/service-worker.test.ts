@@ -79,32 +79,35 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 	async function expectAllStopped(path: string): Promise<void> {
 		await site.whenIdle(15_000);
 		const records = gets(site.requestsTo(path));
-		expect(records).toHaveLength(4);
-		// The first chunk completed; the three stalled ones were closed by the browser.
-		expect(records.filter((record) => record.aborted)).toHaveLength(3);
+		// The first chunk completed; the three stalled ones, and any hedge of them (the example keeps
+		// the library's defaults), were closed by the browser.
+		expect(records.length).toBeGreaterThanOrEqual(4);
+		expect(records.filter((record) => record.aborted)).toHaveLength(records.length - 1);
 		expect(records.every((record) => record.endedAt !== undefined)).toBe(true);
 		expect(site.inFlight).toBe(0);
 	}
 
 	it('the page fetches a large file; the worker downloads it in parallel ranges; the bytes arrive intact', async () => {
 		const file = site.put('/large/file.bin', { size: SIZE, seed: 3 });
-		// Chunks after the first answer after 300 ms (less than the 500 ms hedge delay): on loopback
+		// Chunks after the first answer after 150 ms (less than the 250 ms hedge delay): on loopback
 		// they could otherwise finish one by one, and their overlap is what shows they were parallel.
-		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 300 } : undefined));
+		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 150 } : undefined));
 		await chromium.page.click('button');
 		await chromium.page.waitForSelector('#status[data-state=done]', { timeout: 45_000 });
 		expect(await chromium.page.textContent('#sha256')).toBe(await objectSha256(SIZE, 3));
 
-		// Every request the origin saw is a range request made by the worker: none unranged.
+		// Every request the origin saw is a range request made by the worker: none unranged. One per
+		// chunk, and any other is a hedge of a chunk that went quiet (a browser under load can pause
+		// a body): the rest of that chunk, pinned like it, within the hedge budget.
 		const records = gets(site.requestsTo('/large/file.bin'));
-		expect(records).toHaveLength(4);
-		expect(sortedRanges(records)).toEqual([
-			`bytes=0-${CHUNK - 1}`,
-			`bytes=${CHUNK}-${2 * CHUNK - 1}`,
-			`bytes=${2 * CHUNK}-${3 * CHUNK - 1}`,
-			`bytes=${3 * CHUNK}-${SIZE - 1}`,
-		]);
-		expect(records.filter((record) => record.headers['if-match'] === file.etag)).toHaveLength(3);
+		const chunkRanges = [`bytes=0-${CHUNK - 1}`, `bytes=${CHUNK}-${2 * CHUNK - 1}`, `bytes=${2 * CHUNK}-${3 * CHUNK - 1}`, `bytes=${3 * CHUNK}-${SIZE - 1}`];
+		expect(new Set(sortedRanges(records).filter((range) => chunkRanges.includes(range ?? '')))).toEqual(new Set(chunkRanges));
+		for (const record of records) {
+			const [, start, end] = /^bytes=(\d+)-(\d+)$/.exec(record.range ?? '') ?? [];
+			expect(Number(end)).toBe(Math.min((Math.floor(Number(start) / CHUNK) + 1) * CHUNK, SIZE) - 1);
+		}
+		expect(records.filter((record) => record.headers['if-match'] === file.etag)).toHaveLength(records.length - 1);
+		expect(records.length).toBeLessThanOrEqual(chunkRanges.length + 4);
 		expect(site.maxInFlight).toBeGreaterThan(1);
 		// The page got one ordinary response with the whole length.
 		expect(await chromium.page.evaluate(() => document.querySelector('#status')?.textContent)).toContain(`${(SIZE / MiB).toFixed(1)} MiB`);

@@ -32,7 +32,7 @@ export interface DownloadResult extends ReadResult {
 }
 
 /** Options that survive the trip into the page (no functions, no signals). */
-export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout'> & {
+export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout' | 'hedge'> & {
 	retry?: number | { limit?: number; backoffLimit?: number };
 };
 
