@@ -44,7 +44,8 @@ function mulberry32(a: number): () => number {
   };
 }
 
-function fmix32(h: number): number {
+/** MurmurHash3's 32-bit finalizer: spreads every input bit over the output. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -21,7 +21,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
-import { objectSha256, objectSlice, patternView, sha256Hex } from './object.ts';
+import { fmix32, objectSha256, objectSlice, patternView, sha256Hex } from './object.ts';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -358,13 +358,7 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
 }
 
 function hash32(a: number, b: number): number {
-  let h = Math.imul((a >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul((b >>> 0) + 0x27d4eb2f, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(Math.imul((a >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul((b >>> 0) + 0x27d4eb2f, 0xc2b2ae35));
 }
 
 /** Per-response close signal: sleeps and drain waits wake up when the response closes. */
