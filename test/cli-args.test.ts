@@ -60,14 +60,20 @@ describe('parseArgs - download command', () => {
 			chunkSize: undefined,
 			retries: undefined,
 			headers: [],
+			hedge: true,
 			quiet: false,
 		});
 	});
 
+	it('turns hedging off with --no-hedge', () => {
+		expect(download(['--no-hedge', url])).toMatchObject({ hedge: false });
+		expect(() => parseArgs(['--no-hedge=1', url])).toThrow(/--no-hedge takes no value/);
+	});
+
 	it('reads every option, in short, long and attached forms', () => {
-		const long = download(['--output', 'f.tgz', '--concurrency', '16', '--chunk-size', '4M', '--header', 'A: 1', '--retries', '2', '--quiet', url]);
-		const equals = download([url, '--output=f.tgz', '--concurrency=16', '--chunk-size=4MiB', '--header=A: 1', '--retries=2', '--quiet']);
-		const short = download(['-of.tgz', '-c16', url, '--chunk-size', '4194304', '-HA: 1', '--retries', '2', '-q']);
+		const long = download(['--output', 'f.tgz', '--concurrency', '16', '--chunk-size', '4M', '--header', 'A: 1', '--retries', '2', '--no-hedge', '--quiet', url]);
+		const equals = download([url, '--output=f.tgz', '--concurrency=16', '--chunk-size=4MiB', '--header=A: 1', '--retries=2', '--no-hedge', '--quiet']);
+		const short = download(['-of.tgz', '-c16', url, '--chunk-size', '4194304', '-HA: 1', '--retries', '2', '--no-hedge', '-q']);
 		for (const command of [long, equals, short]) {
 			expect(command).toEqual({
 				command: 'download',
@@ -77,6 +83,7 @@ describe('parseArgs - download command', () => {
 				chunkSize: 4 * 2 ** 20,
 				retries: 2,
 				headers: [['A', '1']],
+				hedge: false,
 				quiet: true,
 			});
 		}

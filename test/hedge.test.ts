@@ -39,8 +39,9 @@ describe('ParallelGetStream hedging', () => {
 		expect(hedge?.headers['if-match']).toBe(object.etag);
 		await origin.whenIdle();
 		expect(origin.requestsTo('/head-stall.bin')[0]!.aborted).toBe(true);
-		// concurrency 3 plus at most one hedge (max(1, ceil(3 / 4))).
-		expect(origin.maxInFlight).toBeLessThanOrEqual(3 + 1);
+		// concurrency 3 plus at most one hedge (max(1, ceil(3 / 4))), counted by the client: the
+		// origin sees an aborted request close a moment later, so its own count can lag behind.
+		expect(download.stats.maxInFlight).toBeLessThanOrEqual(3 + 1);
 		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
 		origin.fault('/head-stall.bin', undefined);
 	});
@@ -133,8 +134,8 @@ describe('ParallelGetStream hedging', () => {
 		// concurrency 4.
 		expect(download.stats.hedges).toBe(Math.ceil(chunks / 4));
 		expect(download.stats.requests).toBe(chunks + Math.ceil(chunks / 4));
+		// Counted by the client: the origin sees an aborted loser close a moment later.
 		expect(download.stats.maxInFlight).toBeLessThanOrEqual(4 + 1);
-		expect(origin.maxInFlight).toBeLessThanOrEqual(4 + 1);
 		origin.fault('/all-stall.bin', undefined);
 	});
 

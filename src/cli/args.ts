@@ -6,7 +6,7 @@ import { MAX_CONCURRENCY } from '../core/constants.ts';
 import { parseSize, SizeError } from './size.ts';
 
 /** One line, printed with every argument error; `--help` prints `usage`. */
-export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [-q]";
+export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [-q]";
 
 export const usage = `Usage: parallel-get-stream <url> [options]
 
@@ -21,6 +21,7 @@ Options:
   -H, --header 'Name: value'
                          extra request header, repeatable (e.g. Authorization)
       --retries N        attempts per chunk after a fault before giving up (default 5)
+      --no-hedge         never ask for a stalled chunk's rest on a second request
   -q, --quiet            no progress bar and no summary
   -h, --help             show this help
   -V, --version          show the version
@@ -49,12 +50,14 @@ export interface DownloadCommand {
 	retries: number | undefined;
 	/** Name and value pairs, in the order given. */
 	headers: Array<[string, string]>;
+	/** False with `--no-hedge`. */
+	hedge: boolean;
 	quiet: boolean;
 }
 
 export type Command = { command: 'help' } | { command: 'version' } | DownloadCommand;
 
-type OptionKey = 'output' | 'concurrency' | 'chunkSize' | 'header' | 'retries' | 'quiet' | 'help' | 'version';
+type OptionKey = 'output' | 'concurrency' | 'chunkSize' | 'header' | 'retries' | 'noHedge' | 'quiet' | 'help' | 'version';
 
 interface OptionSpec {
 	key: OptionKey;
@@ -70,6 +73,7 @@ const options = new Map<string, OptionSpec>([
 	['-H', { key: 'header', takesValue: true }],
 	['--header', { key: 'header', takesValue: true }],
 	['--retries', { key: 'retries', takesValue: true }],
+	['--no-hedge', { key: 'noHedge', takesValue: false }],
 	['-q', { key: 'quiet', takesValue: false }],
 	['--quiet', { key: 'quiet', takesValue: false }],
 	['-h', { key: 'help', takesValue: false }],
@@ -138,6 +142,7 @@ export function parseArgs(argv: readonly string[]): Command {
 		chunkSize: undefined,
 		retries: undefined,
 		headers: [],
+		hedge: true,
 		quiet: false,
 	};
 	let help = false;
@@ -159,6 +164,7 @@ export function parseArgs(argv: readonly string[]): Command {
 		if (!spec.takesValue) {
 			if (inline !== undefined) throw new UsageError(`${name} takes no value, got \`${arg}\``);
 			if (spec.key === 'quiet') download.quiet = true;
+			else if (spec.key === 'noHedge') download.hedge = false;
 			else if (spec.key === 'help') help = true;
 			else version = true;
 			continue;

@@ -80,6 +80,7 @@ async function download(command: DownloadCommand): Promise<number> {
 				...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
 				...(command.chunkSize === undefined ? {} : { chunkSize: command.chunkSize }),
 				...(command.retries === undefined ? {} : { retry: command.retries }),
+				...(command.hedge ? {} : { hedge: false }),
 			});
 		} catch (error) {
 			// The library validates options eagerly (a reserved header such as Range, ...).
