@@ -67,7 +67,7 @@ describeChromium('Chromium: examples/browser', () => {
 		await open('/logs/slow.log.gz');
 		await chromium.page.click('#start');
 		await until(
-			() => site.requestsTo('/logs/slow.log.gz').filter((record) => record.bytesSent === 1024 && record.endedAt === undefined).length === 4,
+			() => site.requestsTo('/logs/slow.log.gz').filter((record) => record.bytesSent === 1024 && record.endedAt === undefined).length >= 4,
 			'four stalled range requests',
 		);
 		await chromium.page.click('#stop');

@@ -69,9 +69,10 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 			[path, CHUNK] as const,
 		);
 		expect(read).toEqual({ status: 200, length: CHUNK });
-		// Chunks 1 to 3 are open at the origin, each stalled after its first bytes.
+		// Chunks 1 to 3 are open at the origin, each stalled after its first bytes (hedges of them,
+		// stalled the same way, may join: the example keeps the library defaults).
 		await until(
-			() => gets(site.requestsTo(path)).filter((record) => record.range !== undefined && record.bytesSent === STALL_AFTER && record.endedAt === undefined).length === 3,
+			() => gets(site.requestsTo(path)).filter((record) => record.range !== undefined && record.bytesSent === STALL_AFTER && record.endedAt === undefined).length >= 3,
 			'three stalled range requests',
 		);
 	}
