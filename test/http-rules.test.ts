@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } from '../src/http/content-range.ts';
+import { checkPartial } from '../src/http/checks.ts';
 import { isStrongEtag, pinFromHeaders, pinHeaders, pinMismatch } from '../src/http/validators.ts';
 
 describe('parseContentRange - RFC 9110 §14.4', () => {
@@ -58,5 +59,41 @@ describe('validators - RFC 9110 §8.8 and §13.1', () => {
 		expect(pinMismatch(pin, new Headers({ etag: '"a"', 'last-modified': 'Thu, 22 Oct 2015 07:28:00 GMT' }))).toBeUndefined();
 		expect(pinMismatch(pin, new Headers({ etag: '"b"' }))).toEqual({ what: 'ETag', expected: '"a"', received: '"b"' });
 		expect(pinMismatch(pin, new Headers())).toBeUndefined();
+	});
+});
+
+describe('checkPartial - a pinned range answer, RFC 9110 §15.3.7', () => {
+	const range = { start: 100, end: 199 };
+	const expected = { url: 'http://127.0.0.1/x', pin: pinFromHeaders(new Headers({ etag: '"a"' })), size: 1000, totalFromCaller: false };
+	const answer = (status: number, headers: Record<string, string>): Response => new Response(status === 412 ? null : 'x', { status, headers });
+	const good = { etag: '"a"', 'content-range': 'bytes 100-199/1000', 'content-length': '100' };
+
+	it('accepts exactly the range asked, of the pinned revision', () => {
+		expect(() => checkPartial(answer(206, good), range, expected)).not.toThrow();
+	});
+
+	it.each([
+		['a 412', answer(412, {}), 'RevisionChangedError', false],
+		['another ETag', answer(206, { ...good, etag: '"b"' }), 'RevisionChangedError', false],
+		['another total', answer(206, { ...good, 'content-range': 'bytes 100-199/1001' }), 'RevisionChangedError', false],
+		['another range (a replica)', answer(206, { ...good, 'content-range': 'bytes 101-199/1000' }), 'UnexpectedResponseError', true],
+		['a 200 (Range ignored)', answer(200, { etag: '"a"' }), 'UnexpectedResponseError', true],
+		['a 503', answer(503, { 'retry-after': '2' }), 'UnexpectedResponseError', true],
+		['a 404', answer(404, {}), 'UnexpectedResponseError', false],
+		['an encoded body', answer(206, { ...good, 'content-encoding': 'gzip' }), 'UnexpectedResponseError', false],
+		['a wrong Content-Length', answer(206, { ...good, 'content-length': '99' }), 'UnexpectedResponseError', true],
+	])('refuses %s', (_case, response, name, retryable) => {
+		let thrown: unknown;
+		try {
+			checkPartial(response, range, expected);
+		} catch (error) {
+			thrown = error;
+		}
+		expect(thrown).toMatchObject({ name, range });
+		if (name === 'UnexpectedResponseError') expect(thrown).toMatchObject({ retryable });
+	});
+
+	it('carries Retry-After in ms', () => {
+		expect(() => checkPartial(answer(503, { 'retry-after': '2' }), range, expected)).toThrow(expect.objectContaining({ retryAfter: 2000, status: 503 }));
 	});
 });

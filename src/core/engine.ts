@@ -1,15 +1,15 @@
 import type { ByteRange } from '../errors/parallel-get-error.ts';
 import { isParallelGetError } from '../errors/parallel-get-error.ts';
 import { RetriesExhaustedError } from '../errors/retries-exhausted-error.ts';
-import { RevisionChangedError } from '../errors/revision-changed-error.ts';
 import { StallError } from '../errors/stall-error.ts';
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
-import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } from '../http/content-range.ts';
+import { checkPartial, discoveredSize, encodedError, isEncoded, statusError } from '../http/checks.ts';
+import { parseContentLength, parseContentRange, rangeHeader } from '../http/content-range.ts';
 import type { Send } from '../http/request.ts';
-import { type Pin, pinFromHeaders, pinHeaders, pinMismatch } from '../http/validators.ts';
+import { type Pin, pinFromHeaders, pinHeaders } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
 import { type Bytes, Chunk } from './chunk.ts';
-import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, maxHedging, RETRYABLE_STATUS, WINDOW_FACTOR } from './constants.ts';
+import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, maxHedging, WINDOW_FACTOR } from './constants.ts';
 import type { NormalizedOptions } from './options.ts';
 
 /** What discovery learned about the object. */
@@ -60,10 +60,6 @@ interface Opened {
 
 const noop = (): void => {};
 
-function isEncoded(headers: Headers): boolean {
-	const encoding = headers.get('content-encoding');
-	return encoding !== null && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '';
-}
 
 /**
  * The download: discovery, a window of chunk requests, each resumed after faults, and a pull
@@ -280,9 +276,10 @@ export class Engine {
 			try {
 				if (status === 416) return this.discoveredEmpty(opened);
 				if (status === 200) return this.discoveredWhole(opened);
-				if (status !== 206) throw this.statusError(response, range);
-				if (isEncoded(headers)) throw this.encodedError(response, range);
-				const size = this.discoveredSize(response, range);
+				if (status !== 206) throw statusError(response, range, this.url);
+				if (isEncoded(headers)) throw encodedError(response, range, this.url);
+				const { size, fromCaller } = discoveredSize(response, range, this.url, this.options.size);
+				this.totalFromCaller = fromCaller;
 				this.size = size;
 				const pin = pinFromHeaders(headers);
 				if (size === 0) return this.discoveredEmpty(opened);
@@ -315,52 +312,6 @@ export class Engine {
 				throw error;
 			}
 		});
-	}
-
-	/**
-	 * Total size from the discovery 206, checked against the request and against `options.size`.
-	 * Undefined when no total can be read: a 206 whose Content-Range is hidden (cross-origin,
-	 * not in Access-Control-Expose-Headers) or says `/*`, with no `size` given.
-	 */
-	private discoveredSize(response: Response, asked: ByteRange): number | undefined {
-		const header = response.headers.get('content-range');
-		const parsed = parseContentRange(header);
-		const known = this.options.size;
-		if (header !== null && !parsed?.range) {
-			throw new UnexpectedResponseError(`unusable Content-Range \`${header}\``, { url: this.url, range: asked, status: 206, contentRange: header });
-		}
-		if (!parsed?.range || parsed.size === undefined) {
-			// Content-Length is readable cross-origin. Shorter than asked: the range was cut at the
-			// end of the object, so this body is all of it. Otherwise the caller's size stands in.
-			const length = parseContentLength(response.headers.get('content-length'));
-			const askedLength = asked.end - asked.start + 1;
-			if (known === undefined) return header === null && length !== undefined && length < askedLength ? length : undefined;
-			const expected = Math.min(known, asked.end + 1) - asked.start;
-			if (length !== undefined && length !== expected) {
-				throw new UnexpectedResponseError(`Content-Length ${length} does not match the size given (${known})`, { url: this.url, range: asked, status: 206 });
-			}
-			this.totalFromCaller = header === null;
-			return known;
-		}
-		const expectedEnd = Math.min(asked.end, parsed.size - 1);
-		if (parsed.range.start !== asked.start || parsed.range.end !== expectedEnd) {
-			throw new UnexpectedResponseError(`Content-Range \`${header}\` is not the range asked for`, {
-				url: this.url,
-				range: asked,
-				status: 206,
-				contentRange: header ?? undefined,
-				retryable: true,
-			});
-		}
-		if (known !== undefined && known !== parsed.size) {
-			throw new UnexpectedResponseError(`the object has ${parsed.size} bytes, not the ${known} given as \`size\``, {
-				url: this.url,
-				range: asked,
-				status: 206,
-				contentRange: header ?? undefined,
-			});
-		}
-		return parsed.size;
 	}
 
 	/** 416 to `bytes=0-N` (RFC 9110 §14.1.1: only an empty representation makes it unsatisfiable). */
@@ -397,7 +348,7 @@ export class Engine {
 			if (opened.response.status !== 200) {
 				opened.release();
 				void opened.response.body?.cancel().catch(noop);
-				throw this.statusError(opened.response, undefined);
+				throw statusError(opened.response, undefined, this.url);
 			}
 			this.streamWhole(opened);
 			return true;
@@ -692,95 +643,13 @@ export class Engine {
 		const last = this.size !== undefined && range.end === this.size - 1;
 		const opened = await this.open(range, this.pin, chunk, last && this.totalFromCaller);
 		try {
-			this.checkPartial(opened.response, range);
+			checkPartial(opened.response, range, { url: this.url, pin: this.pin, size: this.size, totalFromCaller: this.totalFromCaller });
 			return opened;
 		} catch (error) {
 			opened.release();
 			void opened.response.body?.cancel().catch(noop);
 			throw error;
 		}
-	}
-
-	/**
-	 * RFC 9110 §15.3.7 and §14.4: a 206 for exactly the range asked, of the pinned revision (same
-	 * total, same validator), not encoded. A 412 is the server's own verdict that the revision
-	 * changed (§13.1.1).
-	 */
-	private checkPartial(response: Response, range: ByteRange): void {
-		const { status, headers } = response;
-		const context = { url: this.url, range, status };
-		if (status === 412) throw new RevisionChangedError('412 Precondition Failed', context);
-		if (status === 200) {
-			// A replica or cache that ignores Range: retried a few times, never spliced in.
-			throw new UnexpectedResponseError('the server ignored Range (200)', { ...context, retryable: true });
-		}
-		if (status !== 206) throw this.statusError(response, range);
-		if (isEncoded(headers)) throw this.encodedError(response, range);
-		const mismatch = this.pin ? pinMismatch(this.pin, headers) : undefined;
-		if (mismatch) {
-			throw new RevisionChangedError(`${mismatch.what} ${mismatch.received} differs from ${mismatch.expected}`, {
-				...context,
-				expected: mismatch.expected,
-				received: mismatch.received,
-			});
-		}
-		const header = headers.get('content-range');
-		const expectedLength = range.end - range.start + 1;
-		const length = parseContentLength(headers.get('content-length'));
-		if (header === null && this.totalFromCaller) {
-			// Hidden by CORS: the length stands for Content-Range (the last range was asked for
-			// open-ended, so its length shows where the object ends). Not the caller's size, or not
-			// the same object any more: no retry will change that.
-			if (length !== undefined && length !== expectedLength) {
-				throw new UnexpectedResponseError(
-					`Content-Length ${length} for a ${expectedLength}-byte range: the object is not the ${this.size} bytes given as \`size\`, or it changed`,
-					context,
-				);
-			}
-			return;
-		}
-		const parsed = parseContentRange(header);
-		if (!parsed?.range) {
-			throw new UnexpectedResponseError(header === null ? 'a 206 without Content-Range' : `unusable Content-Range \`${header}\``, {
-				...context,
-				...(header === null ? {} : { contentRange: header }),
-			});
-		}
-		if (parsed.size !== undefined && parsed.size !== this.size) {
-			throw new RevisionChangedError(`the size is now ${parsed.size}, not ${this.size}`, { ...context, expected: String(this.size), received: String(parsed.size) });
-		}
-		if (parsed.range.start !== range.start || parsed.range.end !== range.end) {
-			throw new UnexpectedResponseError(`Content-Range \`${header}\` is not the range asked for`, {
-				...context,
-				contentRange: header ?? undefined,
-				retryable: true,
-			});
-		}
-		if (length !== undefined && length !== expectedLength) {
-			throw new UnexpectedResponseError(`Content-Length ${length} for a ${expectedLength}-byte range`, { ...context, retryable: true });
-		}
-	}
-
-	private statusError(response: Response, range: ByteRange | undefined): UnexpectedResponseError {
-		const { status } = response;
-		const retryable = RETRYABLE_STATUS.has(status);
-		const retryAfter = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-		return new UnexpectedResponseError(`status ${status}${response.statusText ? ` ${response.statusText}` : ''}`, {
-			url: this.url,
-			status,
-			retryable,
-			...(range ? { range } : {}),
-			...(retryAfter === undefined ? {} : { retryAfter }),
-		});
-	}
-
-	private encodedError(response: Response, range: ByteRange): UnexpectedResponseError {
-		// Ranges address encoded bytes and fetch decodes them: pieces would not line up.
-		return new UnexpectedResponseError(`a partial body with Content-Encoding ${response.headers.get('content-encoding')}`, {
-			url: this.url,
-			range,
-			status: response.status,
-		});
 	}
 
 	/**
