@@ -23,7 +23,6 @@ export class Chunk {
 	done = false;
 	/** When the frontier last moved (or the chunk started), `performance.now()` time. */
 	lastProgressAt: number;
-	startedAt: number;
 	/** Controllers of the requests feeding this chunk, aborted when it completes. */
 	readonly requests = new Set<AbortController>();
 	/** The request that delivered the last byte. */
@@ -35,7 +34,6 @@ export class Chunk {
 		this.start = start;
 		this.end = end;
 		this.lastProgressAt = now;
-		this.startedAt = now;
 	}
 
 	get length(): number {
