@@ -9,7 +9,7 @@ import { sha256 } from '../support/collect.ts';
 import { objectBytes } from '../support/object.ts';
 import { type Origin, startOrigin } from '../support/origin.ts';
 import { describeChromium, until, usePage } from './support/chromium.ts';
-import { chunkRanges, root, sortedRanges } from './support/site.ts';
+import { chunkRanges, expectChunksAndHedges, root } from './support/site.ts';
 
 /** A log-like text: numbered lines of hex, about 1.1 MB, that gzip to roughly half. */
 function logText(): string {
@@ -57,8 +57,11 @@ describeChromium('Chromium: examples/browser', () => {
 		expect(shown.length).toBe(text.length);
 		expect(sha256(Buffer.from(shown))).toBe(sha256(Buffer.from(text)));
 		expect(await chromium.page.textContent('#status')).toContain('(parallel,');
+		// One request per chunk; the example keeps the library defaults, so a chunk slowed by a busy
+		// machine may have been hedged too (the rest of it, pinned).
 		const gets = site.requestsTo('/logs/app.log.gz').filter((record) => record.method === 'GET');
-		expect(sortedRanges(gets)).toEqual(chunkRanges(gz.byteLength, 64 * 1024));
+		const hedges = expectChunksAndHedges(gets, gz.byteLength, 64 * 1024, site.get('/logs/app.log.gz')?.etag);
+		expect(hedges).toBeLessThanOrEqual(Math.max(4, Math.ceil(chunkRanges(gz.byteLength, 64 * 1024).length / 4)));
 	});
 
 	it('the Stop button aborts the download and every range request', async () => {

@@ -80,3 +80,23 @@ export function chunkRanges(size: number, chunkSize: number): string[] {
 		return `bytes=${start}-${Math.min(start + chunkSize, size) - 1}`;
 	});
 }
+
+/**
+ * The GETs of a download run with the library's defaults (the examples): each chunk asked for
+ * from its start, and any other request a hedge of a chunk that went quiet under load, which
+ * asks for the rest of that chunk, pinned like it. Returns how many hedges there were.
+ */
+export function expectChunksAndHedges(gets: RequestRecord[], size: number, chunkSize: number, etag: string | null | undefined): number {
+	const chunks = chunkRanges(size, chunkSize);
+	const ranges = new Set(gets.map((record) => record.range));
+	for (const range of chunks) {
+		if (!ranges.has(range)) throw new Error(`no request for ${range}; saw ${sortedRanges(gets).join(', ')}`);
+	}
+	for (const record of gets) {
+		const [, start, end] = /^bytes=(\d+)-(\d+)$/.exec(record.range ?? '') ?? [];
+		const chunkEnd = Math.min((Math.floor(Number(start) / chunkSize) + 1) * chunkSize, size) - 1;
+		if (Number(end) !== chunkEnd) throw new Error(`${record.range} does not end where its chunk ends (${chunkEnd})`);
+		if (Number(start) > 0 && record.headers['if-match'] !== etag) throw new Error(`${record.range} is not pinned to ${etag}`);
+	}
+	return gets.length - chunks.length;
+}
