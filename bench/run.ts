@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { type BenchReport, runBench, runSweep, type SweepReport } from './harness.ts';
 import { formatReport, formatSweep } from './report.ts';
 import { MB, MiB, SCENARIO_NAMES, type ScenarioName, type ScenarioOverrides, scenario } from './scenarios.ts';
+import { parseSize as parseBytes } from '../src/cli/size.ts';
 import { TOOL_NAMES, type ToolName } from './tools.ts';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -35,28 +36,18 @@ Options:
   --sweep-chunk-size <list>   default 1MiB,4MiB,8MiB,16MiB
   --help
 
-Sizes: a number of bytes with an optional unit: KiB, MiB, GiB (also K, M, G), or KB, MB, GB.
+Sizes: a number of bytes with an optional unit: KiB, MiB, GiB (also k, M, G), powers of 1024.
 MB/s are 10^6 bytes per second.`;
 
-const UNITS: Record<string, number> = {
-	'': 1,
-	b: 1,
-	k: 1024,
-	kib: 1024,
-	m: 1024 ** 2,
-	mib: 1024 ** 2,
-	g: 1024 ** 3,
-	gib: 1024 ** 3,
-	kb: 1e3,
-	mb: 1e6,
-	gb: 1e9,
-};
-
+/** Sizes as the CLI reads them (powers of 1024 whatever the spelling), and at least one byte. */
 export function parseSize(name: string, text: string): number {
-	const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-	const unit = match ? UNITS[(match[2] ?? '').toLowerCase()] : undefined;
-	const value = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
-	if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Expected \`--${name}\` to be a size such as 64MiB, got \`${text}\``);
+	let value: number;
+	try {
+		value = parseBytes(text);
+	} catch (error) {
+		throw new RangeError(`Expected \`--${name}\` to be a size such as 64MiB: ${(error as Error).message}`, { cause: error });
+	}
+	if (value < 1) throw new RangeError(`Expected \`--${name}\` to be a size such as 64MiB, got \`${text}\``);
 	return value;
 }
 
