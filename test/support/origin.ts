@@ -440,16 +440,17 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     });
   }
 
-  function waitDrain(res: ServerResponse, st: ResponseState): Promise<void> {
+  /** Resolves on the writable's next 'drain', or as soon as the response closes. */
+  function waitDrain(writable: ServerResponse | Socket, st: ResponseState): Promise<void> {
     if (st.closed) return Promise.resolve();
     return new Promise<void>((resolveDrain) => {
       const done = (): void => {
-        res.off('drain', done);
+        writable.off('drain', done);
         off();
         resolveDrain();
       };
       const off = st.onClose(done);
-      res.once('drain', done);
+      writable.once('drain', done);
     });
   }
 
@@ -461,15 +462,7 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
       // res.write() corks the socket until the next tick
       await new Promise<void>((r) => setImmediate(r));
       if (st.closed || socket.writableLength === 0) return;
-      await new Promise<void>((resolveDrain) => {
-        const done = (): void => {
-          socket.off('drain', done);
-          off();
-          resolveDrain();
-        };
-        const off = st.onClose(done);
-        socket.once('drain', done);
-      });
+      await waitDrain(socket, st);
     }
   }
 
