@@ -31,7 +31,10 @@ describe.skipIf(!binary)('ParallelGetStream against nginx', () => {
 		const info = await download.info;
 		expect(info).toMatchObject({ mode: 'parallel', size: data.length });
 		expect(info.etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
-		expect(download.stats).toMatchObject({ requests: 11, retries: 0 });
+		// 11 chunks: each asked for once, one or two to a request.
+		expect(download.stats).toMatchObject({ retries: 0, bytesReceived: data.length });
+		expect(download.stats.requests).toBeGreaterThanOrEqual(6);
+		expect(download.stats.requests).toBeLessThanOrEqual(11);
 	});
 
 	it('fails with RevisionChangedError when the file is rewritten during the download', async () => {

@@ -9,6 +9,7 @@ import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { drain, rejection } from './support/collect.ts';
 import { objectSha256 } from './support/object.ts';
+import { expectChunkRuns } from './support/runs.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
 
 const KiB = 1024;
@@ -65,8 +66,8 @@ describe.each([
 		expect(out).toMatchObject({ sha256: await objectSha256(size, object.seed), length: size });
 		const info = await download.info;
 		expect(info).toMatchObject({ size, mode: 'parallel', etag: object.etag });
-		const chunks = Math.ceil(size / chunkSize);
-		expect(download.stats).toMatchObject({ requests: chunks, retries: 0, inFlight: 0, loaded: size });
+		const runs = expectChunkRuns(log(path).map((request) => request.range), size, chunkSize);
+		expect(download.stats).toMatchObject({ requests: runs.length, retries: 0, inFlight: 0, loaded: size });
 		expect(origin.maxInFlight).toBeLessThanOrEqual(4);
 	});
 
@@ -124,7 +125,10 @@ describe.each([
 		expect(download.stats.maxBufferedBytes).toBeLessThanOrEqual(windowBytes);
 		expect(download.stats.maxInFlight).toBeLessThanOrEqual(concurrency);
 		expect(origin.maxInFlight).toBeLessThanOrEqual(concurrency);
-		expect(download.stats.requests).toBe(size / chunkSize);
+		// Each chunk asked for once, some two to a request.
+		const runs = expectChunkRuns(log('/window.bin').map((request) => request.range), size, chunkSize);
+		expect(download.stats.requests).toBe(runs.length);
+		expect(runs.some((chunks) => chunks > 1)).toBe(true);
 		expect(object.size).toBe(size);
 	});
 
@@ -220,6 +224,23 @@ describe.each([
 		expect(resumed[0]!.ifMatch).toBe(object.etag);
 		expect(download.stats).toMatchObject({ retries: 1, bytesReceived: MiB, loaded: MiB });
 		origin.fault('/reset.bin', undefined);
+	});
+
+	it('resumes a two-chunk request broken in its second chunk from its first missing byte', async () => {
+		const chunkSize = 64 * KiB;
+		const object = origin.put('/reset-run.bin', { size: 8 * chunkSize, seed: 17 });
+		// Request 2 covers chunks 1 and 2 (room for two chunks per free slot); its connection
+		// breaks 5000 bytes into chunk 2.
+		origin.fault('/reset-run.bin', (request) => (request.count === 2 ? { resetAfterBytes: chunkSize + 5000 } : undefined));
+		const download = new ParallelGetStream(origin.url('/reset-run.bin'), { chunkSize, concurrency: 2, ...fast });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		const requests = log('/reset-run.bin');
+		expect(requests[1]!.range).toBe(`bytes=${chunkSize}-${3 * chunkSize - 1}`);
+		const resumed = requests.filter((request) => request.range === `bytes=${2 * chunkSize + 5000}-${3 * chunkSize - 1}`);
+		expect(resumed).toHaveLength(1);
+		expect(resumed[0]!.ifMatch).toBe(object.etag);
+		expect(download.stats).toMatchObject({ retries: 1, bytesReceived: 8 * chunkSize, loaded: 8 * chunkSize });
+		origin.fault('/reset-run.bin', undefined);
 	});
 
 	it('resumes a body that ends short', async () => {

@@ -9,7 +9,7 @@
  *   DEMO_SIZE         archive size                    default 96M
  *   DEMO_RATE         speed cap of each connection/s  default 8M
  *   DEMO_CONCURRENCY  parallel range requests         default 8
- *   DEMO_CHUNK_SIZE   bytes per range request         default 4M
+ *   DEMO_CHUNK_SIZE   chunk size                      default 4M
  *
  * 4 MiB rather than the library's 8 MiB default: 96 MiB in 8 MiB chunks is 12 requests, a first
  * wave of 8 and a second of 4 that leaves half the connections idle; in 4 MiB it is three full
@@ -119,7 +119,7 @@ try {
 	});
 
 	let stats = '';
-	const parallel = await timed(`[2/2] ParallelGetStream: ${concurrency} connections, ${formatBytes(chunkSize)} per range request`, async (counter, progress) => {
+	const parallel = await timed(`[2/2] ParallelGetStream: ${concurrency} connections, ${formatBytes(chunkSize)} chunks`, async (counter, progress) => {
 		const download = new ParallelGetStream(url, { concurrency, chunkSize });
 		progress(() => ({ loaded: counter.bytes, total, inFlight: download.stats.inFlight }));
 		const result = await consume(download.readable, counter);

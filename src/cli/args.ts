@@ -16,7 +16,7 @@ Options:
   -o, --output FILE      write to FILE (through FILE.part, renamed when complete);
                          without it, or with \`-o -\`, write to stdout
   -c, --concurrency N    range requests in flight at most, 1-${MAX_CONCURRENCY} (default 8)
-      --chunk-size SIZE  bytes per range request (default 8MiB); k, M, G, KiB, MiB
+      --chunk-size SIZE  chunk size (default 8MiB), one or two per request; k, M, G, KiB, MiB
                          and GiB are powers of 1024, so 8M = 8MiB = 8388608
   -H, --header 'Name: value'
                          extra request header, repeatable (e.g. Authorization)

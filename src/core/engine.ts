@@ -301,7 +301,7 @@ export class Engine {
 				head.end = Math.min(chunkSize, size) - 1;
 				this.chunks.set(0, head);
 				this.running++;
-				this.runChunk(head, opened);
+				this.runChunks([head], opened);
 				// The other chunks start on the next turn: setting up their requests first would hold
 				// back the first bytes, which are already here (time to first byte).
 				setTimeout(() => this.schedule(), 0);
@@ -381,7 +381,7 @@ export class Engine {
 
 	private async readWhole(chunk: Chunk, opened: Opened): Promise<void> {
 		try {
-			await this.readInto(chunk, opened);
+			await this.readInto([chunk], opened);
 		} catch (error) {
 			if (this.settled) return;
 			if (isParallelGetError(error) && !(error instanceof StallError)) throw error;
@@ -428,9 +428,17 @@ export class Engine {
 		for (let stalled = this.stalledChunk(); stalled; stalled = this.stalledChunk()) this.hedge(stalled);
 		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * concurrency);
 		while (this.running < concurrency && this.nextStart < limit) {
-			const chunk = this.addChunk(this.nextStart++);
+			// Up to WINDOW_FACTOR chunks per request while the window has that much room for every
+			// free slot and the object that much left for every slot: each request then waits its
+			// time to first byte once, not once per chunk. Otherwise (a full window, the tail, a
+			// small object) one chunk, so that every slot works and all finish close together.
+			const room = Math.floor((limit - this.nextStart) / (concurrency - this.running));
+			const left = Math.floor((this.totalChunks - this.nextStart) / concurrency);
+			const length = Math.max(1, Math.min(WINDOW_FACTOR, room, left));
+			const run: Chunk[] = [];
+			for (let i = 0; i < length; i++) run.push(this.addChunk(this.nextStart++));
 			this.running++;
-			this.runChunk(chunk, undefined);
+			this.runChunks(run, undefined);
 		}
 		this.armHedgeTimer();
 	}
@@ -489,8 +497,8 @@ export class Engine {
 		this.hedging++;
 		this.counters.hedges++;
 		(async () => {
-			const opened = await this.openRange(chunk);
-			await this.readInto(chunk, opened);
+			const opened = await this.openRange([chunk]);
+			await this.readInto([chunk], opened);
 			if (chunk.completedBy === opened.controller) this.counters.hedgesWon++;
 		})().then(
 			() => this.hedgeEnded(),
@@ -507,18 +515,27 @@ export class Engine {
 		this.wake();
 	}
 
-	private runChunk(chunk: Chunk, first: Opened | undefined): void {
+	/**
+	 * Fetches a run of consecutive chunks on one request at a time: after a fault, or once a hedge
+	 * finished the chunk being read, the next request starts at the first byte still missing.
+	 */
+	private runChunks(run: readonly Chunk[], first: Opened | undefined): void {
 		let opened = first;
-		this.retrying(chunk, () => chunk.received, async () => {
-			// A hedge may have completed the chunk while this one waited to retry.
-			if (chunk.done) return true;
-			const current = opened ?? (await this.openRange(chunk));
+		const last = run[run.length - 1] as Chunk;
+		this.retrying(run, () => received(run), async () => {
+			const from = run.findIndex((chunk) => !chunk.done);
+			// A hedge may have completed the run while this one waited to retry.
+			if (from === -1) return true;
+			const pending = run.slice(from);
+			const current = opened ?? (await this.openRange(pending));
 			opened = undefined;
-			await this.readInto(chunk, current);
-			if (chunk.done) return true;
-			throw new UnexpectedResponseError(`the body ended ${chunk.end + 1 - chunk.frontier} bytes short`, {
+			const superseded = await this.readInto(pending, current);
+			if (last.done) return true;
+			// A hedge finished the chunk being read: the rest of the run on a new request.
+			if (superseded) return false;
+			throw new UnexpectedResponseError(`the body ended ${last.end + 1 - (pending.find((chunk) => !chunk.done) ?? last).frontier} bytes short`, {
 				url: this.url,
-				range: { start: current.offset, end: chunk.end },
+				range: { start: current.offset, end: last.end },
 				status: current.response.status,
 				code: 'ERR_BODY_TOO_SHORT',
 				retryable: true,
@@ -540,17 +557,18 @@ export class Engine {
 	 * 408/429/5xx, short bodies) are retried with exponential backoff and jitter, or after the
 	 * server's Retry-After; the count restarts when an attempt made progress.
 	 */
-	private async retrying(target: Chunk | ByteRange | undefined, progress: () => number, attempt: () => Promise<boolean>): Promise<void> {
+	private async retrying(target: readonly Chunk[] | ByteRange | undefined, progress: () => number, attempt: () => Promise<boolean>): Promise<void> {
+		const run = Array.isArray(target) ? (target as readonly Chunk[]) : undefined;
 		let failures = 0;
 		for (;;) {
 			const before = progress();
 			try {
 				if (await attempt()) return;
 			} catch (error) {
-				if (this.settled || (target instanceof Chunk && target.done)) return;
+				if (this.settled || run?.every((chunk) => chunk.done)) return;
 				if (!this.isRetryable(error)) throw error;
 				failures = progress() > before ? 1 : failures + 1;
-				const range = target instanceof Chunk ? target.remaining : target;
+				const range = run ? remaining(run) : (target as ByteRange | undefined);
 				if (failures > this.options.retry.limit) {
 					// A browser reports a CORS refusal (a preflight that does not allow If-Match) as a
 					// plain network error; say where to look.
@@ -601,7 +619,12 @@ export class Engine {
 		const watchdog = new Watchdog(this.options.stallTimeout, () => {
 			controller.abort(new StallError(this.options.stallTimeout as number, { url: this.url, ...(range ? { range } : {}) }));
 		});
-		chunk?.requests.add(controller);
+		if (chunk) {
+			chunk.requests.add(controller);
+			// The chunk's clock for hedging starts with each request for it: a chunk of a run that a
+			// new request only now reaches has not been waiting all along.
+			chunk.lastProgressAt = performance.now();
+		}
 		this.counters.requests++;
 		this.counters.inFlight++;
 		this.counters.maxInFlight = Math.max(this.counters.maxInFlight, this.counters.inFlight);
@@ -637,11 +660,11 @@ export class Engine {
 		return reason instanceof StallError ? reason : error;
 	}
 
-	/** A pinned request for the rest of `chunk`, its answer checked before any byte is kept. */
-	private async openRange(chunk: Chunk): Promise<Opened> {
-		const range = chunk.remaining;
+	/** A pinned request for the rest of a run of chunks, its answer checked before any byte is kept. */
+	private async openRange(run: readonly Chunk[]): Promise<Opened> {
+		const range = remaining(run);
 		const last = this.size !== undefined && range.end === this.size - 1;
-		const opened = await this.open(range, this.pin, chunk, last && this.totalFromCaller);
+		const opened = await this.open(range, this.pin, run[0], last && this.totalFromCaller);
 		try {
 			checkPartial(opened.response, range, { url: this.url, pin: this.pin, size: this.size, totalFromCaller: this.totalFromCaller });
 			return opened;
@@ -653,18 +676,24 @@ export class Engine {
 	}
 
 	/**
-	 * Reads a response body into `chunk` from `opened.offset` on. Bytes past the chunk's end are
-	 * never kept: an over-long body fails the download (the server is not sending what it said).
+	 * Reads a response body into a run of consecutive chunks from `opened.offset` on, each byte into
+	 * the chunk it belongs to. Bytes past the run's end are never kept: an over-long body fails the
+	 * download (the server is not sending what it said). True when the read stopped because another
+	 * request (a hedge) completed the chunk being read, which makes this one redundant.
 	 */
-	private async readInto(chunk: Chunk, opened: Opened): Promise<void> {
+	private async readInto(run: readonly Chunk[], opened: Opened): Promise<boolean> {
 		const body = opened.response.body;
 		let offset = opened.offset;
 		if (!body) {
 			opened.release();
-			return;
+			return false;
 		}
+		const end = (run[run.length - 1] as Chunk).end;
+		let index = 0;
+		let chunk = run[0] as Chunk;
 		const reader = body.getReader();
-		const { signal } = opened.controller;
+		const { controller } = opened;
+		const { signal } = controller;
 		// Cancel the body directly on abort: fetch follows the request's signal only while its
 		// Request object lives, and once that is collected an abort would never reach this read
 		// (a stalled loser of a hedge stayed open for good). Cancelling resolves the pending read.
@@ -679,30 +708,51 @@ export class Engine {
 				if (signal.aborted) throw signal.reason;
 				if (done) {
 					ended = true;
-					break;
+					return false;
 				}
 				if (value.byteLength === 0) continue;
 				opened.watchdog.touch();
-				if (offset + value.byteLength > chunk.end + 1) {
-					throw new UnexpectedResponseError(`the body is longer than the ${chunk.end + 1 - opened.offset} bytes asked for`, {
+				if (offset + value.byteLength > end + 1) {
+					throw new UnexpectedResponseError(`the body is longer than the ${end + 1 - opened.offset} bytes asked for`, {
 						url: this.url,
-						range: { start: opened.offset, end: chunk.end },
+						range: { start: opened.offset, end },
 						status: opened.response.status,
 						code: 'ERR_BODY_TOO_LONG',
 					});
 				}
-				this.accept(chunk, offset, value, opened.controller);
-				offset += value.byteLength;
+				let piece: Bytes = value;
+				for (;;) {
+					const room = chunk.end + 1 - offset;
+					const part = room >= piece.byteLength ? piece : piece.subarray(0, room);
+					this.accept(chunk, offset, part, controller);
+					offset += part.byteLength;
+					if (part === piece) break;
+					piece = piece.subarray(room);
+					chunk = this.nextInRun(run, ++index, chunk, controller);
+				}
+				if (offset > chunk.end && index + 1 < run.length) chunk = this.nextInRun(run, ++index, chunk, controller);
 				// Another request completed this chunk (a hedge): this one is redundant.
-				if (chunk.done && offset <= chunk.end) break;
+				if (chunk.done && offset <= chunk.end) return true;
 			}
 		} catch (error) {
-			throw this.reason(error, opened.controller);
+			// Aborted because another request (a hedge) completed the chunk being read.
+			if (!this.settled && chunk.done && chunk.completedBy !== controller) return true;
+			throw this.reason(error, controller);
 		} finally {
 			signal.removeEventListener('abort', onAbort);
 			if (!ended) reader.cancel().catch(noop);
+			chunk.requests.delete(controller);
 			opened.release(ended);
 		}
+	}
+
+	/** The read moves on to the run's next chunk: that chunk is now fed by this request. */
+	private nextInRun(run: readonly Chunk[], index: number, previous: Chunk, controller: AbortController): Chunk {
+		const next = run[index] as Chunk;
+		previous.requests.delete(controller);
+		next.requests.add(controller);
+		next.lastProgressAt = performance.now();
+		return next;
 	}
 
 	private accept(chunk: Chunk, offset: number, bytes: Bytes, from: AbortController): void {
@@ -714,4 +764,17 @@ export class Engine {
 		if (counters.bufferedBytes > counters.maxBufferedBytes) counters.maxBufferedBytes = counters.bufferedBytes;
 		if (chunk.index === this.nextEmit) this.wake();
 	}
+}
+
+/** Bytes received for a run of chunks. */
+function received(run: readonly Chunk[]): number {
+	let total = 0;
+	for (const chunk of run) total += chunk.received;
+	return total;
+}
+
+/** From the first byte a run still misses to its end. */
+function remaining(run: readonly Chunk[]): ByteRange {
+	const pending = run.find((chunk) => !chunk.done) ?? (run[run.length - 1] as Chunk);
+	return { start: pending.frontier, end: (run[run.length - 1] as Chunk).end };
 }

@@ -75,7 +75,8 @@ export interface ParallelGetOptions {
 	 */
 	concurrency?: number;
 	/**
-	 * Bytes per range request. Memory held is at most about
+	 * Bytes per chunk: the unit of the window, of retries and of hedging. A range request asks
+	 * for one chunk, or two in a row while the window has room. Memory held is at most about
 	 * `2 x concurrency x chunkSize` (see README, "Memory").
 	 * @default 8 * 1024 ** 2
 	 */
