@@ -243,6 +243,36 @@ describe.each([
 		origin.fault('/reset-run.bin', undefined);
 	});
 
+	it('lets the event loop turn while the consumer reads a backlog of finished chunks', async () => {
+		// Every chunk is in before the first read; reading them all is then microtasks alone, and
+		// without a pause now and then no socket or timer would run until the backlog is gone.
+		const chunkSize = 256 * KiB;
+		const size = 8 * chunkSize;
+		const object = origin.put('/backlog.bin', { size, seed: 18 });
+		const download = new ParallelGetStream(origin.url('/backlog.bin'), { chunkSize, concurrency: 4 });
+		await vi.waitFor(() => expect(download.stats.bytesReceived).toBe(size));
+		const reader = download.readable.getReader();
+		let turned = false;
+		setImmediate(() => {
+			turned = true;
+		});
+		let pieces = 0;
+		let piecesBeforeTurn: number | undefined;
+		const hash = (await import('node:crypto')).createHash('sha256');
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			hash.update(value);
+			pieces++;
+			if (turned && piecesBeforeTurn === undefined) piecesBeforeTurn = pieces;
+			// A consumer with work to do: 1 ms per piece.
+			for (const until = performance.now() + 1; performance.now() < until; );
+		}
+		expect(hash.digest('hex')).toBe(await object.sha256());
+		expect(piecesBeforeTurn).toBeDefined();
+		expect(piecesBeforeTurn!).toBeLessThan(pieces);
+	});
+
 	it('resumes a body that ends short', async () => {
 		const object = origin.put('/short.bin', { size: MiB, seed: 13 });
 		origin.fault('/short.bin', (request) => (request.range?.start === 256 * KiB && request.range.end === 512 * KiB - 1 ? { shortAfterBytes: 1000 } : undefined));

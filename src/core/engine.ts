@@ -60,6 +60,31 @@ interface Opened {
 
 const noop = (): void => {};
 
+/** Longest stretch, in ms, that pull() hands out bytes without letting the event loop turn. */
+const TURN_BUDGET_MS = 4;
+
+/**
+ * A task after pending I/O: setImmediate in Node, Deno and Bun; a message in browsers, whose
+ * nested setTimeout(0) is clamped to 4 ms. The channel is closed at once, so it keeps nothing alive.
+ */
+function nextMacrotask(callback: () => void): void {
+	const { setImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown };
+	if (typeof setImmediate === 'function') {
+		setImmediate(callback);
+		return;
+	}
+	if (typeof MessageChannel !== 'function') {
+		setTimeout(callback, 0);
+		return;
+	}
+	const { port1, port2 } = new MessageChannel();
+	port1.onmessage = () => {
+		port1.close();
+		callback();
+	};
+	port2.postMessage(undefined);
+}
+
 
 /**
  * The download: discovery, a window of chunk requests, each resumed after faults, and a pull
@@ -105,6 +130,8 @@ export class Engine {
 	/** Discovery was answered cross-origin (CORS): some headers may be hidden. */
 	private crossOrigin = false;
 	private waiter: (() => void) | undefined;
+	/** When pull() last waited for the event loop (bytes to arrive, or a turn of its own). */
+	private turnStartedAt = performance.now();
 
 	private readonly counters: DownloadStats = {
 		requests: 0,
@@ -152,6 +179,10 @@ export class Engine {
 
 	/** The stream's `pull()`: hands out the head chunk's bytes; waits while there are none. */
 	async pull(controller: ReadableStreamDefaultController<Bytes>): Promise<void> {
+		// A consumer reading a backlog (chunks that completed while the head was still arriving)
+		// is served from microtasks alone; without a pause now and then no socket is read until
+		// the backlog is gone, and every connection stalls meanwhile.
+		if (performance.now() - this.turnStartedAt > TURN_BUDGET_MS) await this.nextTurn();
 		for (;;) {
 			if (this.settled) return;
 			const head = this.chunks.get(this.nextEmit);
@@ -187,7 +218,18 @@ export class Engine {
 			await new Promise<void>((resolve) => {
 				this.waiter = resolve;
 			});
+			this.turnStartedAt = performance.now();
 		}
+	}
+
+	/** Resolves on a later turn of the event loop, after pending I/O. */
+	private nextTurn(): Promise<void> {
+		return new Promise<void>((resolve) => {
+			nextMacrotask(() => {
+				this.turnStartedAt = performance.now();
+				resolve();
+			});
+		});
 	}
 
 	/** The stream's `cancel()`: the consumer is gone; stop everything. */
