@@ -27,7 +27,9 @@ export class Chunk {
 	readonly requests = new Set<AbortController>();
 	/** The request that delivered the last byte. */
 	completedBy: AbortController | undefined;
+	/** Hedges started for this chunk, and the one in flight. */
 	hedged = 0;
+	hedge: AbortController | undefined;
 
 	constructor(index: number, start: number, end: number, now: number) {
 		this.index = index;

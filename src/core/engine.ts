@@ -467,7 +467,7 @@ export class Engine {
 	private schedule(): void {
 		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
 		const concurrency = this.options.concurrency;
-		for (let stalled = this.stalledChunk(); stalled; stalled = this.stalledChunk()) this.hedge(stalled);
+		for (let stalled = this.nextToHedge(); stalled; stalled = this.nextToHedge()) this.hedge(stalled);
 		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * concurrency);
 		while (this.running < concurrency && this.nextStart < limit) {
 			// Up to WINDOW_FACTOR chunks per request while the window has that much room for every
@@ -487,16 +487,26 @@ export class Engine {
 
 	// ---------------------------------------------------------------- hedging
 
-	/** The earliest chunk that has gone without a byte for the hedge delay, if one may be hedged. */
-	private stalledChunk(): Chunk | undefined {
+	/**
+	 * The earliest chunk that has gone without a byte for the hedge delay, if one may be hedged:
+	 * quiet whatever feeds it, a hedge included (its request restarted the clock). A chunk that no
+	 * request feeds (waiting to retry, or further on in a run) is not stalled. A hedge that went
+	 * quiet as well is given up on the way: aborted, it frees its place among the hedges in
+	 * flight, and the chunk's next hedge asks from the frontier once it has ended.
+	 */
+	private nextToHedge(): Chunk | undefined {
 		const hedge = this.options.hedge;
-		if (!hedge || this.hedging >= maxHedging(this.options.concurrency)) return undefined;
-		if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return undefined;
+		if (!hedge || this.counters.hedges >= this.hedgeBudget(hedge.max)) return undefined;
 		const now = performance.now();
 		const after = this.hedgeDelay(hedge.after);
+		const room = this.hedging < maxHedging(this.options.concurrency);
 		for (const chunk of this.chunks.values()) {
-			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || chunk.requests.size !== 1) continue;
-			if (now - chunk.lastProgressAt >= after) return chunk;
+			if (chunk.done || chunk.requests.size === 0 || now - chunk.lastProgressAt < after) continue;
+			if (chunk.hedge !== undefined) {
+				if (chunk.hedged < HEDGES_PER_CHUNK) chunk.hedge.abort();
+				continue;
+			}
+			if (room && chunk.hedged < HEDGES_PER_CHUNK) return chunk;
 		}
 		return undefined;
 	}
@@ -538,20 +548,25 @@ export class Engine {
 		chunk.hedged++;
 		this.hedging++;
 		this.counters.hedges++;
+		let controller: AbortController | undefined;
 		(async () => {
-			const opened = await this.openRange([chunk]);
+			const opened = await this.openRange([chunk], (started) => {
+				controller = started;
+				chunk.hedge = started;
+			});
 			await this.readInto([chunk], opened);
 			if (chunk.completedBy === opened.controller) this.counters.hedgesWon++;
 		})().then(
-			() => this.hedgeEnded(),
+			() => this.hedgeEnded(chunk, controller),
 			(error: unknown) => {
 				if (!this.settled && !chunk.done && !this.isRetryable(error)) this.fail(error);
-				else this.hedgeEnded();
+				else this.hedgeEnded(chunk, controller);
 			},
 		);
 	}
 
-	private hedgeEnded(): void {
+	private hedgeEnded(chunk: Chunk, controller: AbortController | undefined): void {
+		if (chunk.hedge === controller) chunk.hedge = undefined;
 		this.hedging--;
 		this.schedule();
 		this.wake();
@@ -646,14 +661,21 @@ export class Engine {
 
 	/**
 	 * Sends one GET; `range` adds Range (open-ended with `openEnded`), `pin` the precondition.
-	 * Counted in flight until released.
+	 * Counted in flight until released. `started` learns the request's controller at once.
 	 */
-	private async open(range: ByteRange | undefined, pin: Pin | undefined, chunk: Chunk | undefined, openEnded = false): Promise<Opened> {
+	private async open(
+		range: ByteRange | undefined,
+		pin: Pin | undefined,
+		chunk: Chunk | undefined,
+		openEnded = false,
+		started?: (controller: AbortController) => void,
+	): Promise<Opened> {
 		if (this.settled) throw this.abort.signal.reason;
 		// One controller per request, aborted directly when the download stops. Not a signal joined
 		// with AbortSignal.any(): fetch holds such a signal weakly, and once it is collected an
 		// abort no longer reaches a body being read (seen as a request left open after a hedge won).
 		const controller = new AbortController();
+		started?.(controller);
 		this.requests.add(controller);
 		const headers = new Headers(this.options.headers);
 		if (range) headers.set('range', rangeHeader(range, openEnded));
@@ -703,10 +725,10 @@ export class Engine {
 	}
 
 	/** A pinned request for the rest of a run of chunks, its answer checked before any byte is kept. */
-	private async openRange(run: readonly Chunk[]): Promise<Opened> {
+	private async openRange(run: readonly Chunk[], started?: (controller: AbortController) => void): Promise<Opened> {
 		const range = remaining(run);
 		const last = this.size !== undefined && range.end === this.size - 1;
-		const opened = await this.open(range, this.pin, run[0], last && this.totalFromCaller);
+		const opened = await this.open(range, this.pin, run[0], last && this.totalFromCaller, started);
 		try {
 			checkPartial(opened.response, range, { url: this.url, pin: this.pin, size: this.size, totalFromCaller: this.totalFromCaller });
 			return opened;
