@@ -12,7 +12,7 @@ export const MAX_CONCURRENCY = 256;
 /** RFC 9110 §15.5.9, §15.5.20, §15.6: worth another try after a pause. */
 export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Hedging: ms without progress before a chunk's rest is asked for again; see `HedgeOptions`. */
-export const DEFAULT_HEDGE_AFTER = 250;
+export const DEFAULT_HEDGE_AFTER = 100;
 /** Hedges at most for one chunk, and by default for a download (fraction of its chunks, at least `concurrency`). */
 export const HEDGES_PER_CHUNK = 2;
 export const HEDGE_BUDGET_FRACTION = 0.25;

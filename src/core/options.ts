@@ -57,7 +57,7 @@ export interface HedgeOptions {
 	 * which its remaining range is also asked for on a fresh connection; whichever request gets
 	 * there first wins and the other is aborted. Raised automatically to 3 x the typical time to
 	 * first byte seen in this download, so slow servers do not trigger it on every chunk.
-	 * @default 250
+	 * @default 100
 	 */
 	after?: number;
 	/**
@@ -122,7 +122,7 @@ export interface ParallelGetOptions {
 	 * finish wins, the other is aborted, and no byte is duplicated. At most
 	 * `max(1, ceil(concurrency / 4))` hedges are in flight at once, on top of `concurrency`.
 	 * `false` turns it off.
-	 * @default { after: 250 }
+	 * @default { after: 100 }
 	 */
 	hedge?: boolean | HedgeOptions;
 	/** Called each time bytes are handed to the consumer. */
