@@ -27,9 +27,8 @@ export class Chunk {
 	readonly requests = new Set<AbortController>();
 	/** The request that delivered the last byte. */
 	completedBy: AbortController | undefined;
-	/** Hedges started for this chunk, and the one in flight. */
+	/** Times this chunk was hedged. */
 	hedged = 0;
-	hedge: AbortController | undefined;
 
 	constructor(index: number, start: number, end: number, now: number) {
 		this.index = index;

@@ -33,7 +33,7 @@ export interface DownloadStats {
 	requests: number;
 	/** Attempts that were retried after a transient fault. */
 	retries: number;
-	/** Extra requests made for stalled chunks, and how many of them finished their chunk first. */
+	/** Extra requests made for stalled chunks, and how many chunks such a request completed first. */
 	hedges: number;
 	hedgesWon: number;
 	/** Requests in flight now, and the most at any time. */
@@ -59,6 +59,12 @@ interface Opened {
 }
 
 const noop = (): void => {};
+
+/** How one request of a run ended; see `Engine.attempt`. */
+type Outcome = 'done' | 'superseded' | 'detached' | 'restarted';
+
+/** Abort reason of a quiet request that hedging asks for again at once. */
+const RESTART = new Error('quiet: asked for again on a fresh request');
 
 /** Longest stretch, in ms, that pull() hands out bytes without letting the event loop turn. */
 const TURN_BUDGET_MS = 4;
@@ -115,8 +121,15 @@ export class Engine {
 	private nextEmit = 0;
 	private nextStart = 1;
 	private running = 0;
-	/** Hedge requests in flight; they share `concurrency` with the chunks' own requests. */
-	private hedging = 0;
+	/**
+	 * Requests a slot has left behind because they went quiet (hedged): still in flight and still
+	 * feeding their chunk if they wake up, but no longer holding the slot. At most `maxHedging`.
+	 */
+	private detached = 0;
+	/** Detaches a slot's request in flight from its slot, by controller. */
+	private readonly detachers = new Map<AbortController, () => void>();
+	/** Requests a slot made after leaving a quiet one behind: their completed chunks are hedges won. */
+	private readonly hedgeRequests = new WeakSet<AbortController>();
 	private hedgeTimer: ReturnType<typeof setTimeout> | undefined;
 	/** Smoothed time to first byte (headers) of this download's requests, in ms. */
 	private ttfb: number | undefined;
@@ -208,7 +221,7 @@ export class Engine {
 				if (this.settled) return;
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
-			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.hedging === 0) {
+			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.detached === 0) {
 				this.stop(undefined);
 				controller.close();
 				return;
@@ -460,14 +473,14 @@ export class Engine {
 
 	/**
 	 * Hedges stalled chunks, then fills free slots with new chunks while the window allows
-	 * (cachew#360: 2 x concurrency ahead of the oldest unread). A hedge takes no slot: the request
-	 * it backs up is not transferring. Hedges in flight are capped on their own (`maxHedging`), so
-	 * requests in flight never exceed `concurrency + maxHedging`.
+	 * (cachew#360: 2 x concurrency ahead of the oldest unread). A request left behind by hedging
+	 * holds no slot (it is not transferring); there are at most `maxHedging` of them, so requests
+	 * in flight never exceed `concurrency + maxHedging`.
 	 */
 	private schedule(): void {
 		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
 		const concurrency = this.options.concurrency;
-		for (let stalled = this.nextToHedge(); stalled; stalled = this.nextToHedge()) this.hedge(stalled);
+		this.hedgeStalled();
 		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * concurrency);
 		while (this.running < concurrency && this.nextStart < limit) {
 			// Up to WINDOW_FACTOR chunks per request while the window has that much room for every
@@ -488,27 +501,31 @@ export class Engine {
 	// ---------------------------------------------------------------- hedging
 
 	/**
-	 * The earliest chunk that has gone without a byte for the hedge delay, if one may be hedged:
-	 * quiet whatever feeds it, a hedge included (its request restarted the clock). A chunk that no
-	 * request feeds (waiting to retry, or further on in a run) is not stalled. A hedge that went
-	 * quiet as well is given up on the way: aborted, it frees its place among the hedges in
-	 * flight, and the chunk's next hedge asks from the frontier once it has ended.
+	 * Hedges the chunks that have gone without a byte for the hedge delay, whatever feeds them
+	 * (a request's clock restarts when it is sent): the slot reading a quiet chunk leaves its
+	 * request behind, still in flight and still feeding the chunk should it wake up, and asks for
+	 * the rest of its chunks again on a fresh request. The slot goes on working, and whichever
+	 * request completes a chunk first aborts the other. At most `maxHedging` requests are left
+	 * behind at once; with that many, the slot's quiet request is aborted instead and asked for
+	 * again at once (no backoff, no failure counted). A chunk that no slot is reading (waiting to
+	 * retry, or further on in a run) is not stalled.
 	 */
-	private nextToHedge(): Chunk | undefined {
+	private hedgeStalled(): void {
 		const hedge = this.options.hedge;
-		if (!hedge || this.counters.hedges >= this.hedgeBudget(hedge.max)) return undefined;
+		if (!hedge) return;
 		const now = performance.now();
 		const after = this.hedgeDelay(hedge.after);
-		const room = this.hedging < maxHedging(this.options.concurrency);
+		const most = maxHedging(this.options.concurrency);
 		for (const chunk of this.chunks.values()) {
-			if (chunk.done || chunk.requests.size === 0 || now - chunk.lastProgressAt < after) continue;
-			if (chunk.hedge !== undefined) {
-				if (chunk.hedged < HEDGES_PER_CHUNK) chunk.hedge.abort();
-				continue;
-			}
-			if (room && chunk.hedged < HEDGES_PER_CHUNK) return chunk;
+			if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return;
+			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < after) continue;
+			const slot = [...chunk.requests].find((controller) => this.detachers.has(controller));
+			if (!slot) continue;
+			chunk.hedged++;
+			this.counters.hedges++;
+			if (this.detached < most) this.detachers.get(slot)?.();
+			else slot.abort(RESTART);
 		}
-		return undefined;
 	}
 
 	private hedgeBudget(max: number | undefined): number {
@@ -539,57 +556,57 @@ export class Engine {
 	}
 
 	/**
-	 * Asks for the rest of a stalled chunk on a new request. Both feed the same chunk; bytes past
-	 * its frontier are kept from whichever delivers them, so nothing is duplicated, and the first
-	 * to reach the end aborts the other. A transient failure of the hedge is dropped (the chunk's
-	 * own request goes on); a fatal one (412) fails the download like any other.
-	 */
-	private hedge(chunk: Chunk): void {
-		chunk.hedged++;
-		this.hedging++;
-		this.counters.hedges++;
-		let controller: AbortController | undefined;
-		(async () => {
-			const opened = await this.openRange([chunk], (started) => {
-				controller = started;
-				chunk.hedge = started;
-			});
-			await this.readInto([chunk], opened);
-			if (chunk.completedBy === opened.controller) this.counters.hedgesWon++;
-		})().then(
-			() => this.hedgeEnded(chunk, controller),
-			(error: unknown) => {
-				if (!this.settled && !chunk.done && !this.isRetryable(error)) this.fail(error);
-				else this.hedgeEnded(chunk, controller);
-			},
-		);
-	}
-
-	private hedgeEnded(chunk: Chunk, controller: AbortController | undefined): void {
-		if (chunk.hedge === controller) chunk.hedge = undefined;
-		this.hedging--;
-		this.schedule();
-		this.wake();
-	}
-
-	/**
-	 * Fetches a run of consecutive chunks on one request at a time: after a fault, or once a hedge
-	 * finished the chunk being read, the next request starts at the first byte still missing.
+	 * Fetches a run of consecutive chunks on one request at a time: after a fault, once a hedge
+	 * finished the chunk being read, or when the request went quiet and was left behind (hedged),
+	 * the next request starts at the first byte still missing.
 	 */
 	private runChunks(run: readonly Chunk[], first: Opened | undefined): void {
 		let opened = first;
-		const last = run[run.length - 1] as Chunk;
+		let hedging = false;
 		this.retrying(run, () => received(run), async () => {
 			const from = run.findIndex((chunk) => !chunk.done);
 			// A hedge may have completed the run while this one waited to retry.
 			if (from === -1) return true;
-			const pending = run.slice(from);
-			const current = opened ?? (await this.openRange(pending));
+			const outcome = await this.attempt(run.slice(from), opened, hedging);
 			opened = undefined;
+			hedging = outcome === 'detached' || outcome === 'restarted';
+			return outcome === 'done';
+		}).then(
+			() => this.chunkEnded(),
+			(error: unknown) => this.fail(error),
+		);
+	}
+
+	/**
+	 * One request for the rest of a run, read until the run is complete ('done'), until another
+	 * request completed the chunk being read ('superseded'), or until the hedging leaves it behind
+	 * ('detached': it goes on by itself, counted in `detached` until it ends) or aborts it to ask
+	 * again ('restarted').
+	 */
+	private async attempt(pending: readonly Chunk[], first: Opened | undefined, hedge: boolean): Promise<Outcome> {
+		const last = pending[pending.length - 1] as Chunk;
+		let controller: AbortController | undefined;
+		let leftBehind = false;
+		let detach!: () => void;
+		const detached = new Promise<'detached'>((resolve) => {
+			detach = () => {
+				leftBehind = true;
+				this.detached++;
+				if (controller) this.detachers.delete(controller);
+				resolve('detached');
+			};
+		});
+		const track = (started: AbortController): void => {
+			controller = started;
+			this.detachers.set(started, detach);
+			if (hedge) this.hedgeRequests.add(started);
+		};
+		const work = (async (): Promise<'done' | 'superseded'> => {
+			if (first) track(first.controller);
+			const current = first ?? (await this.openRange(pending, track));
 			const superseded = await this.readInto(pending, current);
-			if (last.done) return true;
-			// A hedge finished the chunk being read: the rest of the run on a new request.
-			if (superseded) return false;
+			if (last.done) return 'done';
+			if (superseded) return 'superseded';
 			throw new UnexpectedResponseError(`the body ended ${last.end + 1 - (pending.find((chunk) => !chunk.done) ?? last).frontier} bytes short`, {
 				url: this.url,
 				range: { start: current.offset, end: last.end },
@@ -597,11 +614,36 @@ export class Engine {
 				code: 'ERR_BODY_TOO_SHORT',
 				retryable: true,
 			});
-		}).then(
-			() => this.chunkEnded(),
-			(error: unknown) => this.fail(error),
-		);
+		})();
+		let outcome: Outcome;
+		try {
+			outcome = await Promise.race([work, detached]);
+		} catch (error) {
+			// Failed before the detach took effect: nothing was left behind after all.
+			if (leftBehind) this.detached--;
+			if (error === RESTART) return 'restarted';
+			throw error;
+		} finally {
+			if (controller) this.detachers.delete(controller);
+		}
+		if (outcome === 'detached') this.leaveBehind(work, pending);
+		else if (leftBehind) this.detached--;
+		return outcome;
 	}
+
+	/** A request left behind by its slot: it ends by itself; only a fatal verdict (412, too long) still counts. */
+	private leaveBehind(work: Promise<unknown>, pending: readonly Chunk[]): void {
+		const ended = (): void => {
+			this.detached--;
+			this.schedule();
+			this.wake();
+		};
+		work.then(ended, (error: unknown) => {
+			if (!this.settled && !this.isRetryable(error) && !pending.every((chunk) => chunk.done)) this.fail(error);
+			ended();
+		});
+	}
+
 
 	private chunkEnded(): void {
 		this.running--;
@@ -721,7 +763,7 @@ export class Engine {
 	private reason(error: unknown, controller: AbortController): unknown {
 		if (this.settled) return this.abort.signal.reason;
 		const reason: unknown = controller.signal.reason;
-		return reason instanceof StallError ? reason : error;
+		return reason instanceof StallError || reason === RESTART ? reason : error;
 	}
 
 	/** A pinned request for the rest of a run of chunks, its answer checked before any byte is kept. */
@@ -822,6 +864,7 @@ export class Engine {
 	private accept(chunk: Chunk, offset: number, bytes: Bytes, from: AbortController): void {
 		const fresh = chunk.accept(offset, bytes, performance.now(), from);
 		if (fresh === 0) return;
+		if (chunk.done && chunk.hedged > 0 && this.hedgeRequests.has(from)) this.counters.hedgesWon++;
 		const counters = this.counters;
 		counters.bytesReceived += fresh;
 		counters.bufferedBytes += fresh;

@@ -118,10 +118,10 @@ export interface ParallelGetOptions {
 	allowUnpinned?: boolean;
 	/**
 	 * Straggler mitigation. With in-order output, one stalled chunk holds up everything behind
-	 * it; a stalled chunk's remaining range is fetched again on a fresh connection, the first to
-	 * finish wins, the other is aborted, and no byte is duplicated. At most
-	 * `max(1, ceil(concurrency / 4))` hedges are in flight at once, on top of `concurrency`.
-	 * `false` turns it off.
+	 * it; a stalled chunk's remaining range is fetched again on a fresh connection while the
+	 * quiet request stays in flight, the first to complete the chunk wins, the other is aborted,
+	 * and no byte is duplicated. At most `max(1, ceil(concurrency / 4))` quiet requests are kept
+	 * on top of `concurrency`. `false` turns it off.
 	 * @default { after: 100 }
 	 */
 	hedge?: boolean | HedgeOptions;
