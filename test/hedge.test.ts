@@ -160,6 +160,21 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/hedge-stall.bin', undefined);
 	});
 
+	it('hedges a body that goes quiet after `after`, but gives a slow server 3 x its time to first byte', async () => {
+		const object = origin.put('/slow-headers.bin', { size: 4 * chunkSize, seed: 41 });
+		// Every answer takes 100 ms to start, far longer than `after`; chunk 1 also stops for 400 ms
+		// 1000 bytes into its body.
+		origin.fault('/slow-headers.bin', (request) =>
+			request.range?.start === chunkSize && request.count <= 3 ? { delayMs: 100, stallAfterBytes: 1000, stallMs: 400 } : { delayMs: 100 },
+		);
+		const download = new ParallelGetStream(origin.url('/slow-headers.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 20 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		// Only the quiet body was hedged: no request was while it waited for its headers.
+		expect(download.stats.hedges).toBe(1);
+		expect(ranges('/slow-headers.bin')).toContain(`bytes=${chunkSize + 1000}-${2 * chunkSize - 1}`);
+		origin.fault('/slow-headers.bin', undefined);
+	});
+
 	it('bounds the extra requests when every response stalls', async () => {
 		const chunks = 30;
 		const object = origin.put('/all-stall.bin', { size: chunks * chunkSize, seed: 33 });

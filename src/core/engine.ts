@@ -126,6 +126,8 @@ export class Engine {
 	 * feeding their chunk if they wake up, but no longer holding the slot. At most `maxHedging`.
 	 */
 	private detached = 0;
+	/** Requests sent whose headers have not come yet. */
+	private readonly awaitingHeaders = new Set<AbortController>();
 	/** Detaches a slot's request in flight from its slot, by controller. */
 	private readonly detachers = new Map<AbortController, () => void>();
 	/** Requests a slot made after leaving a quiet one behind: their completed chunks are hedges won. */
@@ -501,8 +503,9 @@ export class Engine {
 	// ---------------------------------------------------------------- hedging
 
 	/**
-	 * Hedges the chunks that have gone without a byte for the hedge delay, whatever feeds them
-	 * (a request's clock restarts when it is sent): the slot reading a quiet chunk leaves its
+	 * Hedges the chunks that have gone without a byte for `hedge.after` ms, whatever feeds them
+	 * (a request's clock restarts when it is sent; one still waiting for its headers gets 3 x the
+	 * typical time to first byte if that is longer): the slot reading a quiet chunk leaves its
 	 * request behind, still in flight and still feeding the chunk should it wake up, and asks for
 	 * the rest of its chunks again on a fresh request. The slot goes on working, and whichever
 	 * request completes a chunk first aborts the other. At most `maxHedging` requests are left
@@ -514,13 +517,13 @@ export class Engine {
 		const hedge = this.options.hedge;
 		if (!hedge) return;
 		const now = performance.now();
-		const after = this.hedgeDelay(hedge.after);
+		const headersDelay = this.headersDelay(hedge.after);
 		const most = maxHedging(this.options.concurrency);
 		for (const chunk of this.chunks.values()) {
 			if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return;
-			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < after) continue;
+			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < hedge.after) continue;
 			const slot = [...chunk.requests].find((controller) => this.detachers.has(controller));
-			if (!slot) continue;
+			if (!slot || (this.awaitingHeaders.has(slot) && now - chunk.lastProgressAt < headersDelay)) continue;
 			chunk.hedged++;
 			this.counters.hedges++;
 			if (this.detached < most) this.detachers.get(slot)?.();
@@ -532,12 +535,13 @@ export class Engine {
 		return max ?? Math.max(this.options.concurrency, Math.ceil((this.totalChunks ?? 0) * HEDGE_BUDGET_FRACTION));
 	}
 
-	private hedgeDelay(after: number): number {
+	/** How long a request may wait for its headers before it counts as quiet: slow servers are not stragglers. */
+	private headersDelay(after: number): number {
 		return this.ttfb === undefined ? after : Math.max(after, 3 * this.ttfb);
 	}
 
 	/**
-	 * Looks for stalled chunks every quarter of the hedge delay while requests run. A plain
+	 * Looks for stalled chunks every quarter of `hedge.after` while requests run. A plain
 	 * period, not a timer aimed at the next chunk's due time: that was exact in theory and missed
 	 * a stalled head now and then in practice. It stops when nothing runs, so an idle download
 	 * (a consumer that stopped reading) keeps no timer.
@@ -551,7 +555,7 @@ export class Engine {
 				this.hedgeTimer = undefined;
 				this.schedule();
 			},
-			Math.max(10, this.hedgeDelay(hedge.after) / 4),
+			Math.max(10, hedge.after / 4),
 		);
 	}
 
@@ -746,6 +750,7 @@ export class Engine {
 			// its connection for the next request.
 			if (!complete) controller.abort();
 		};
+		this.awaitingHeaders.add(controller);
 		try {
 			const sent = performance.now();
 			const response = await this.send(this.url, headers, controller.signal);
@@ -756,6 +761,8 @@ export class Engine {
 		} catch (error) {
 			release();
 			throw this.reason(error, controller);
+		} finally {
+			this.awaitingHeaders.delete(controller);
 		}
 	}
 

@@ -53,9 +53,9 @@ export interface RetryOptions {
 
 export interface HedgeOptions {
 	/**
-	 * Milliseconds without a new byte for a chunk (while waiting for headers or mid-body) after
-	 * which its remaining range is also asked for on a fresh connection; whichever request gets
-	 * there first wins and the other is aborted. Raised automatically to 3 x the typical time to
+	 * Milliseconds without a new byte for a chunk after which its remaining range is also asked
+	 * for on a fresh connection; whichever request gets there first wins and the other is
+	 * aborted. A request still waiting for its headers gets at least 3 x the typical time to
 	 * first byte seen in this download, so slow servers do not trigger it on every chunk.
 	 * @default 100
 	 */
