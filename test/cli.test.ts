@@ -107,7 +107,7 @@ describe('parallel-get-stream CLI: output', () => {
 		const requests = origin.requestsTo('/out.bin');
 		expectChunkRuns(requests.map((request) => request.range), size, 512 * 1024);
 		expect(lines(result.stderr)).toEqual([
-			expect.stringMatching(new RegExp(`^out\\.bin: 5\\.0 MiB in [\\d.]+s \\([\\d.]+ [KMG]iB/s\\), ${requests.length} requests, up to 4 at once$`)),
+			expect.stringMatching(new RegExp(`^out\\.bin: 5\\.0 MiB in [\\d.]+s \\([\\d.]+ [KMG]iB/s\\), ${requests.length} requests, up to [2-4] at once$`)),
 		]);
 		expect(origin.maxInFlight).toBeLessThanOrEqual(4);
 	});
@@ -331,7 +331,7 @@ describe.each(['deno', 'bun'] as const)('parallel-get-stream CLI under %s', (run
 		origin.put(path, { size, seed: 30 });
 		const expected = await objectSha256(size, 30);
 		const toFile = await run([origin.url(path), '-o', `${runtime}.bin`, '-c', '4', '--chunk-size', '512k', '--no-hedge'], runtime);
-		expect(toFile.stderr).toMatch(new RegExp(`^${runtime}\\.bin: 3\\.0 MiB in .*, 7 requests, up to 4 at once\\n$`));
+		expect(toFile.stderr).toMatch(new RegExp(`^${runtime}\\.bin: 3\\.0 MiB in .*, 7 requests, up to [2-4] at once\\n$`));
 		expect(toFile.code).toBe(0);
 		expect(fileSha256(`${runtime}.bin`)).toBe(expected);
 		expect(leftovers(`${runtime}.bin`)).toEqual([`${runtime}.bin`]);

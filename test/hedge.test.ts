@@ -194,9 +194,13 @@ describe('ParallelGetStream hedging', () => {
 
 	it('hedges a chunk that stalls inside a two-chunk request by asking for the rest of both', async () => {
 		const object = origin.put('/run-stall.bin', { size: 8 * chunkSize, seed: 39 });
-		// Request 2 covers chunks 1 and 2 (the window has room for two chunks per free slot); it
-		// stalls for good 1000 bytes into chunk 1.
-		origin.fault('/run-stall.bin', (request) => (request.count === 2 ? { stallAfterBytes: 1000 } : undefined));
+		// The first answer takes 500 ms: the consumer, waiting for it all along, is the faster
+		// side, so the whole window is open and request 2 covers chunks 1 and 2 (room for two per
+		// free slot). It stalls for good 1000 bytes into chunk 1.
+		origin.fault('/run-stall.bin', (request) => {
+			if (request.count === 1) return { delayMs: 500 };
+			return request.count === 2 ? { stallAfterBytes: 1000 } : undefined;
+		});
 		const download = new ParallelGetStream(origin.url('/run-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		const records = origin.requestsTo('/run-stall.bin');

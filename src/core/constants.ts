@@ -3,6 +3,12 @@ export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
 /** Chunks may start only this many times `concurrency` ahead of the oldest chunk not yet read. */
 export const WINDOW_FACTOR = 2;
+/**
+ * The window's second half is used while the consumer spends at least this share of its time
+ * waiting for bytes (over about the last `CONSUMER_WAIT_PERIOD` ms): the network sets the pace.
+ */
+export const CONSUMER_WAIT_SHARE = 0.5;
+export const CONSUMER_WAIT_PERIOD = 500;
 export const DEFAULT_STALL_TIMEOUT = 30_000;
 export const DEFAULT_RETRY_LIMIT = 5;
 export const DEFAULT_BACKOFF_LIMIT = 10_000;

@@ -9,7 +9,8 @@ import type { Send } from '../http/request.ts';
 import { type Pin, pinFromHeaders, pinHeaders } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
 import { type Bytes, Chunk } from './chunk.ts';
-import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, maxHedging, WINDOW_FACTOR } from './constants.ts';
+import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE, HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, maxHedging, WINDOW_FACTOR } from './constants.ts';
+import { BusyShare } from '../utils/busy-share.ts';
 import type { NormalizedOptions } from './options.ts';
 
 /** What discovery learned about the object. */
@@ -147,6 +148,8 @@ export class Engine {
 	private waiter: (() => void) | undefined;
 	/** When pull() last waited for the event loop (bytes to arrive, or a turn of its own). */
 	private turnStartedAt = performance.now();
+	/** How much of its time the consumer spends waiting for bytes, lately. */
+	private readonly consumerWaiting = new BusyShare(CONSUMER_WAIT_PERIOD);
 
 	private readonly counters: DownloadStats = {
 		requests: 0,
@@ -230,10 +233,12 @@ export class Engine {
 			}
 			if (delivered > 0) return;
 			if (advanced) continue;
+			const waitStarted = performance.now();
 			await new Promise<void>((resolve) => {
 				this.waiter = resolve;
 			});
 			this.turnStartedAt = performance.now();
+			this.consumerWaiting.add(waitStarted, this.turnStartedAt);
 		}
 	}
 
@@ -483,7 +488,12 @@ export class Engine {
 		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
 		const concurrency = this.options.concurrency;
 		this.hedgeStalled();
-		const limit = Math.min(this.totalChunks, this.nextEmit + WINDOW_FACTOR * concurrency);
+		// The second half of the window is slack for a slow head, worth having only while the
+		// network sets the pace: a consumer that hardly ever waits for bytes (and one that has not
+		// waited yet) gets `concurrency` chunks ahead of it, which keeps every slot busy; twice that
+		// would only hold bytes longer.
+		const networkBound = this.consumerWaiting.share(performance.now()) >= CONSUMER_WAIT_SHARE;
+		const limit = Math.min(this.totalChunks, this.nextEmit + (networkBound ? WINDOW_FACTOR : 1) * concurrency);
 		while (this.running < concurrency && this.nextStart < limit) {
 			// Up to WINDOW_FACTOR chunks per request while the window has that much room for every
 			// free slot and the object that much left for every slot: each request then waits its

@@ -30,26 +30,31 @@ describeChromium('Chromium: the page stops a download', () => {
 		site.resetStats();
 	});
 
-	/** Starts a download on the page, reads the first chunk, waits until CONCURRENCY chunks stall. */
+	/**
+	 * Starts a download on the page, reads the first chunk, waits until every range request after
+	 * it has stalled (at least CONCURRENCY - 1 of them: the slots the first chunk left free).
+	 */
 	async function startStalled(path: string): Promise<void> {
 		site.put(path, { size: SIZE, seed: 5 });
 		site.fault(path, ({ range }) => (range && range.start > 0 ? { stallAfterBytes: STALL_AFTER } : undefined));
-		// No hedging: the stalls are the test's own, and the request count below is exact.
+		// No hedging: the stalls are the test's own, and every request after the first must stall.
 		const options: PageOptions = { chunkSize: CHUNK, concurrency: CONCURRENCY, hedge: false };
 		await chromium.page.evaluate(([href, opts]) => window.harness.start(href, opts), [site.url(path), options] as const);
 		expect(await chromium.page.evaluate((count) => window.harness.readAtLeast(count), CHUNK)).toBe(CHUNK);
-		await until(
-			() => gets(site.requestsTo(path)).filter((record) => record.bytesSent === STALL_AFTER && record.endedAt === undefined).length === CONCURRENCY,
-			`${CONCURRENCY} stalled range requests`,
-		);
+		await until(() => {
+			const records = gets(site.requestsTo(path));
+			const stalled = records.filter((record) => record.bytesSent === STALL_AFTER && record.endedAt === undefined).length;
+			return stalled >= CONCURRENCY - 1 && stalled === records.length - 1;
+		}, 'every range request after the first stalled');
 	}
 
 	/** Every range request has ended; the stalled ones were closed by the browser, none came after. */
 	async function expectAllStopped(path: string): Promise<void> {
 		await site.whenIdle(15_000);
 		const records = gets(site.requestsTo(path));
-		expect(records).toHaveLength(1 + CONCURRENCY);
-		expect(records.filter((record) => record.aborted)).toHaveLength(CONCURRENCY);
+		expect(records.length).toBeGreaterThanOrEqual(CONCURRENCY);
+		expect(records[0]?.aborted).toBe(false);
+		expect(records.slice(1).every((record) => record.aborted)).toBe(true);
 		expect(records.every((record) => record.endedAt !== undefined)).toBe(true);
 		expect(site.inFlight).toBe(0);
 	}

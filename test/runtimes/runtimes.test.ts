@@ -143,12 +143,15 @@ for (const runtime of runtimes) {
 				return undefined;
 			});
 
-			// The fixture cancels /cancel.bin once the origin holds four of its range requests stalled
-			// (chunks 1 to 6, some two to a request; concurrency 4, the first chunk done).
-			const stalled = (): number =>
-				gets(origin.requestsTo('/cancel.bin')).filter((record) => record.bytesSent === 1024 && record.endedAt === undefined).length;
+			// The fixture cancels /cancel.bin once the origin holds every range request after the first
+			// stalled: at least the three slots (concurrency 4) that the first chunk left free.
+			const allStalled = (): boolean => {
+				const records = gets(origin.requestsTo('/cancel.bin'));
+				const stalled = records.filter((record) => record.bytesSent === 1024 && record.endedAt === undefined).length;
+				return stalled >= 3 && stalled === records.length - 1;
+			};
 			const ran = await run(runtime, [...runtime.run(join(root, 'test/runtimes/fixtures/check.ts'), dir), origin.origin], () =>
-				until(() => stalled() === 4, 'four stalled range requests'),
+				until(allStalled, 'every range request after the first stalled'),
 			);
 			expect(ran.stderr).toBe('');
 			expect(ran.code).toBe(0);
@@ -173,7 +176,7 @@ for (const runtime of runtimes) {
 			expect(report.cancelled.read).toBe(CHUNK);
 			await origin.whenIdle(15_000);
 			const cancelled = gets(origin.requestsTo('/cancel.bin'));
-			expect(cancelled).toHaveLength(5);
+			expect(cancelled.length).toBeGreaterThanOrEqual(4);
 			expect(cancelled[0]?.aborted).toBe(false);
 			expect(cancelled.slice(1).every((record) => record.aborted && record.endedAt !== undefined)).toBe(true);
 
