@@ -175,6 +175,38 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/slow-headers.bin', undefined);
 	});
 
+	it('doubles the hedge delay after a false alarm: a quiet request that completes its chunk before the hedge', async () => {
+		const object = origin.put('/false-alarm.bin', { size: 8 * chunkSize, seed: 42 });
+		let first: number | undefined;
+		let second: number | undefined;
+		origin.fault('/false-alarm.bin', (request) => {
+			const start = request.range?.start ?? 0;
+			// The first request after discovery goes quiet for 400 ms, and its hedge takes 5 s to
+			// answer: the quiet one completes its chunk first.
+			if (request.count === 2) {
+				first = start;
+				return { stallAfterBytes: 1000, stallMs: 400 };
+			}
+			if (start === (first ?? -1) + 1000) return { delayMs: 5000 };
+			// The first request from chunk 5 on goes quiet for 150 ms: more than the 100 ms asked
+			// for, less than twice that.
+			if (second === undefined && start >= 5 * chunkSize) {
+				second = start;
+				return { stallAfterBytes: 1000, stallMs: 150 };
+			}
+			return undefined;
+		});
+		const download = new ParallelGetStream(origin.url('/false-alarm.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100, max: 10 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		const seen = ranges('/false-alarm.bin').map((range) => Number(/=(\d+)-/.exec(range ?? '')?.[1]));
+		// The first was hedged (and lost); the second, quiet for less than the doubled delay, was not.
+		expect(seen).toContain(first! + 1000);
+		expect(second).toBeDefined();
+		expect(seen).not.toContain(second! + 1000);
+		expect(download.stats.hedgesWon).toBe(0);
+		origin.fault('/false-alarm.bin', undefined);
+	});
+
 	it('bounds the extra requests when every response stalls', async () => {
 		const chunks = 30;
 		const object = origin.put('/all-stall.bin', { size: chunks * chunkSize, seed: 33 });

@@ -27,8 +27,9 @@ export class Chunk {
 	readonly requests = new Set<AbortController>();
 	/** The request that delivered the last byte. */
 	completedBy: AbortController | undefined;
-	/** Times this chunk was hedged. */
+	/** Times this chunk was hedged, and whether a hedge delivered any of its bytes. */
 	hedged = 0;
+	hedgeDelivered = false;
 
 	constructor(index: number, start: number, end: number, now: number) {
 		this.index = index;

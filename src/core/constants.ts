@@ -19,6 +19,8 @@ export const MAX_CONCURRENCY = 256;
 export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Hedging: ms without progress before a chunk's rest is asked for again; see `HedgeOptions`. */
 export const DEFAULT_HEDGE_AFTER = 100;
+/** The hedge delay doubles after each false alarm, up to this. */
+export const MAX_HEDGE_AFTER = 3200;
 /** Hedges at most for one chunk, and by default for a download (fraction of its chunks, at least `concurrency`). */
 export const HEDGES_PER_CHUNK = 2;
 export const HEDGE_BUDGET_FRACTION = 0.25;

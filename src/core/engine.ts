@@ -9,7 +9,7 @@ import type { Send } from '../http/request.ts';
 import { type Pin, pinFromHeaders, pinHeaders } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
 import { type Bytes, Chunk } from './chunk.ts';
-import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE, HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, maxHedging, WINDOW_FACTOR } from './constants.ts';
+import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE, HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, MAX_HEDGE_AFTER, maxHedging, WINDOW_FACTOR } from './constants.ts';
 import { BusyShare } from '../utils/busy-share.ts';
 import type { NormalizedOptions } from './options.ts';
 
@@ -127,6 +127,12 @@ export class Engine {
 	 * feeding their chunk if they wake up, but no longer holding the slot. At most `maxHedging`.
 	 */
 	private detached = 0;
+	/**
+	 * The hedge delay in use: `hedge.after`, doubled each time a hedged chunk is completed by the
+	 * request that went quiet before its hedges delivered a byte (a false alarm: the network
+	 * delivers in bursts), up to `MAX_HEDGE_AFTER`.
+	 */
+	private hedgeAfter: number | undefined;
 	/** Requests sent whose headers have not come yet. */
 	private readonly awaitingHeaders = new Set<AbortController>();
 	/** Detaches a slot's request in flight from its slot, by controller. */
@@ -527,11 +533,12 @@ export class Engine {
 		const hedge = this.options.hedge;
 		if (!hedge) return;
 		const now = performance.now();
-		const headersDelay = this.headersDelay(hedge.after);
+		const after = this.hedgeAfter ?? hedge.after;
+		const headersDelay = this.headersDelay(after);
 		const most = maxHedging(this.options.concurrency);
 		for (const chunk of this.chunks.values()) {
 			if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return;
-			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < hedge.after) continue;
+			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < after) continue;
 			const slot = [...chunk.requests].find((controller) => this.detachers.has(controller));
 			if (!slot || (this.awaitingHeaders.has(slot) && now - chunk.lastProgressAt < headersDelay)) continue;
 			chunk.hedged++;
@@ -551,7 +558,7 @@ export class Engine {
 	}
 
 	/**
-	 * Looks for stalled chunks every quarter of `hedge.after` while requests run. A plain
+	 * Looks for stalled chunks every quarter of the hedge delay while requests run. A plain
 	 * period, not a timer aimed at the next chunk's due time: that was exact in theory and missed
 	 * a stalled head now and then in practice. It stops when nothing runs, so an idle download
 	 * (a consumer that stopped reading) keeps no timer.
@@ -565,7 +572,7 @@ export class Engine {
 				this.hedgeTimer = undefined;
 				this.schedule();
 			},
-			Math.max(10, hedge.after / 4),
+			Math.max(10, (this.hedgeAfter ?? hedge.after) / 4),
 		);
 	}
 
@@ -881,7 +888,13 @@ export class Engine {
 	private accept(chunk: Chunk, offset: number, bytes: Bytes, from: AbortController): void {
 		const fresh = chunk.accept(offset, bytes, performance.now(), from);
 		if (fresh === 0) return;
-		if (chunk.done && chunk.hedged > 0 && this.hedgeRequests.has(from)) this.counters.hedgesWon++;
+		const fromHedge = this.hedgeRequests.has(from);
+		if (fromHedge) chunk.hedgeDelivered = true;
+		if (chunk.done && chunk.hedged > 0) {
+			if (fromHedge) this.counters.hedgesWon++;
+			// The quiet request woke up and finished before any hedge of it delivered a byte.
+			else if (!chunk.hedgeDelivered && this.options.hedge) this.hedgeAfter = Math.min(2 * (this.hedgeAfter ?? this.options.hedge.after), MAX_HEDGE_AFTER);
+		}
 		const counters = this.counters;
 		counters.bytesReceived += fresh;
 		counters.bufferedBytes += fresh;

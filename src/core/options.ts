@@ -56,7 +56,9 @@ export interface HedgeOptions {
 	 * Milliseconds without a new byte for a chunk after which its remaining range is also asked
 	 * for on a fresh connection; whichever request gets there first wins and the other is
 	 * aborted. A request still waiting for its headers gets at least 3 x the typical time to
-	 * first byte seen in this download, so slow servers do not trigger it on every chunk.
+	 * first byte seen in this download, so slow servers do not trigger it on every chunk. Each
+	 * false alarm (the quiet request completes its chunk before a hedge delivered a byte) doubles
+	 * it, up to 3.2 s.
 	 * @default 100
 	 */
 	after?: number;

@@ -90,18 +90,19 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 
 	it('the page fetches a large file; the worker downloads it in parallel ranges; the bytes arrive intact', async () => {
 		const file = site.put('/large/file.bin', { size: SIZE, seed: 3 });
-		// Chunks after the first answer after 150 ms (less than the 250 ms hedge delay): on loopback
-		// they could otherwise finish one by one, and their overlap is what shows they were parallel.
-		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 150 } : undefined));
+		// Chunks after the first answer after 50 ms (half the 100 ms hedge delay): on loopback they
+		// could otherwise finish one by one, and their overlap is what shows they were parallel.
+		site.fault('/large/file.bin', ({ range }) => (range && range.start > 0 ? { delayMs: 50 } : undefined));
 		await chromium.page.click('button');
 		await chromium.page.waitForSelector('#status[data-state=done]', { timeout: 45_000 });
 		expect(await chromium.page.textContent('#sha256')).toBe(await objectSha256(SIZE, 3));
 
 		// Every request the origin saw is a range request made by the worker: none unranged. One per
 		// chunk, and any other is a hedge of a chunk that went quiet (the example keeps the library
-		// defaults): the rest of that chunk, pinned like it, within the hedge budget.
+		// defaults, and this origin shares its event loop with the test runner): the rest of that
+		// chunk, pinned like it, within the default hedge budget (concurrency 8).
 		const records = gets(site.requestsTo('/large/file.bin'));
-		expect(expectChunksAndHedges(records, SIZE, CHUNK, file.etag)).toBeLessThanOrEqual(4);
+		expect(expectChunksAndHedges(records, SIZE, CHUNK, file.etag)).toBeLessThanOrEqual(8);
 		expect(site.maxInFlight).toBeGreaterThan(1);
 		// The page got one ordinary response with the whole length.
 		expect(await chromium.page.evaluate(() => document.querySelector('#status')?.textContent)).toContain(`${(SIZE / MiB).toFixed(1)} MiB`);
