@@ -809,7 +809,7 @@ export class Engine {
 	 * Reads a response body into a run of consecutive chunks from `opened.offset` on, each byte into
 	 * the chunk it belongs to. Bytes past the run's end are never kept: an over-long body fails the
 	 * download (the server is not sending what it said). True when the read stopped because another
-	 * request (a hedge) completed the chunk being read, which makes this one redundant.
+	 * request (a hedge, or the quiet one it backs up) completed the chunk being read, which makes this one redundant.
 	 */
 	private async readInto(run: readonly Chunk[], opened: Opened): Promise<boolean> {
 		const body = opened.response.body;
@@ -861,11 +861,11 @@ export class Engine {
 					chunk = this.nextInRun(run, ++index, chunk, controller);
 				}
 				if (offset > chunk.end && index + 1 < run.length) chunk = this.nextInRun(run, ++index, chunk, controller);
-				// Another request completed this chunk (a hedge): this one is redundant.
+				// Another request completed this chunk (a hedge, or the quiet one it backs up): this one is redundant.
 				if (chunk.done && offset <= chunk.end) return true;
 			}
 		} catch (error) {
-			// Aborted because another request (a hedge) completed the chunk being read.
+			// Aborted because another request (a hedge, or the quiet one it backs up) completed the chunk being read.
 			if (!this.settled && chunk.done && chunk.completedBy !== controller) return true;
 			throw this.reason(error, controller);
 		} finally {
