@@ -9,7 +9,15 @@ import type { Send } from '../http/request.ts';
 import { type Pin, pinFromHeaders, pinHeaders } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
 import { type Bytes, Chunk } from './chunk.ts';
-import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE, HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, MAX_HEDGE_AFTER, maxHedging, WINDOW_FACTOR } from './constants.ts';
+import {
+	CONSUMER_WAIT_PERIOD,
+	CONSUMER_WAIT_SHARE,
+	HEDGE_BUDGET_FRACTION,
+	HEDGES_PER_CHUNK,
+	MAX_HEDGE_AFTER,
+	maxHedging,
+	WINDOW_FACTOR,
+} from './constants.ts';
 import { BusyShare } from '../utils/busy-share.ts';
 import type { NormalizedOptions } from './options.ts';
 
@@ -892,8 +900,10 @@ export class Engine {
 		if (fromHedge) chunk.hedgeDelivered = true;
 		if (chunk.done && chunk.hedged > 0) {
 			if (fromHedge) this.counters.hedgesWon++;
-			// The quiet request woke up and finished before any hedge of it delivered a byte.
-			else if (!chunk.hedgeDelivered && this.options.hedge) this.hedgeAfter = Math.min(2 * (this.hedgeAfter ?? this.options.hedge.after), MAX_HEDGE_AFTER);
+			else if (!chunk.hedgeDelivered && this.options.hedge) {
+				// The quiet request woke up and finished before any hedge of it delivered a byte.
+				this.hedgeAfter = Math.min(2 * (this.hedgeAfter ?? this.options.hedge.after), MAX_HEDGE_AFTER);
+			}
 		}
 		const counters = this.counters;
 		counters.bytesReceived += fresh;
