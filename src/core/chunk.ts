@@ -1,5 +1,3 @@
-import type { ByteRange } from '../errors/parallel-get-error.ts';
-
 /** Bytes as fetch bodies deliver them (a plain ArrayBuffer behind each view). */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -45,10 +43,6 @@ export class Chunk {
 	/** Absolute offset of the first byte not received yet. */
 	get frontier(): number {
 		return this.start + this.received;
-	}
-
-	get remaining(): ByteRange {
-		return { start: this.frontier, end: this.end };
 	}
 
 	/**

@@ -100,7 +100,6 @@ function nextMacrotask(callback: () => void): void {
 	port2.postMessage(undefined);
 }
 
-
 /**
  * The download: discovery, a window of chunk requests, each resumed after faults, and a pull
  * source that hands bytes out in order. Memory: chunks start only within
@@ -140,7 +139,7 @@ export class Engine {
 	 * request that went quiet before its hedges delivered a byte (a false alarm: the network
 	 * delivers in bursts), up to `MAX_HEDGE_AFTER`.
 	 */
-	private hedgeAfter: number | undefined;
+	private hedgeAfter: number;
 	/** Requests sent whose headers have not come yet. */
 	private readonly awaitingHeaders = new Set<AbortController>();
 	/** Detaches a slot's request in flight from its slot, by controller. */
@@ -183,6 +182,7 @@ export class Engine {
 		this.options = options;
 		this.send = send;
 		this.signals = signals;
+		this.hedgeAfter = options.hedge?.after ?? 0;
 		this.info = new Promise<DownloadInfo>((resolve, reject) => {
 			this.resolveInfo = resolve;
 			this.rejectInfo = reject;
@@ -541,11 +541,12 @@ export class Engine {
 		const hedge = this.options.hedge;
 		if (!hedge) return;
 		const now = performance.now();
-		const after = this.hedgeAfter ?? hedge.after;
+		const after = this.hedgeAfter;
 		const headersDelay = this.headersDelay(after);
 		const most = maxHedging(this.options.concurrency);
+		const budget = this.hedgeBudget(hedge.max);
 		for (const chunk of this.chunks.values()) {
-			if (this.counters.hedges >= this.hedgeBudget(hedge.max)) return;
+			if (this.counters.hedges >= budget) return;
 			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < after) continue;
 			const slot = [...chunk.requests].find((controller) => this.detachers.has(controller));
 			if (!slot || (this.awaitingHeaders.has(slot) && now - chunk.lastProgressAt < headersDelay)) continue;
@@ -580,7 +581,7 @@ export class Engine {
 				this.hedgeTimer = undefined;
 				this.schedule();
 			},
-			Math.max(10, (this.hedgeAfter ?? hedge.after) / 4),
+			Math.max(10, this.hedgeAfter / 4),
 		);
 	}
 
@@ -636,7 +637,7 @@ export class Engine {
 			const superseded = await this.readInto(pending, current);
 			if (last.done) return 'done';
 			if (superseded) return 'superseded';
-			throw new UnexpectedResponseError(`the body ended ${last.end + 1 - (pending.find((chunk) => !chunk.done) ?? last).frontier} bytes short`, {
+			throw new UnexpectedResponseError(`the body ended ${last.end + 1 - remaining(pending).start} bytes short`, {
 				url: this.url,
 				range: { start: current.offset, end: last.end },
 				status: current.response.status,
@@ -672,7 +673,6 @@ export class Engine {
 			ended();
 		});
 	}
-
 
 	private chunkEnded(): void {
 		this.running--;
@@ -864,11 +864,10 @@ export class Engine {
 					const part = room >= piece.byteLength ? piece : piece.subarray(0, room);
 					this.accept(chunk, offset, part, controller);
 					offset += part.byteLength;
+					if (offset > chunk.end && index + 1 < run.length) chunk = this.nextInRun(run, ++index, chunk, controller);
 					if (part === piece) break;
 					piece = piece.subarray(room);
-					chunk = this.nextInRun(run, ++index, chunk, controller);
 				}
-				if (offset > chunk.end && index + 1 < run.length) chunk = this.nextInRun(run, ++index, chunk, controller);
 				// Another request completed this chunk (a hedge, or the quiet one it backs up): this one is redundant.
 				if (chunk.done && offset <= chunk.end) return true;
 			}
@@ -900,10 +899,8 @@ export class Engine {
 		if (fromHedge) chunk.hedgeDelivered = true;
 		if (chunk.done && chunk.hedged > 0) {
 			if (fromHedge) this.counters.hedgesWon++;
-			else if (!chunk.hedgeDelivered && this.options.hedge) {
-				// The quiet request woke up and finished before any hedge of it delivered a byte.
-				this.hedgeAfter = Math.min(2 * (this.hedgeAfter ?? this.options.hedge.after), MAX_HEDGE_AFTER);
-			}
+			// The quiet request woke up and finished before any hedge of it delivered a byte.
+			else if (!chunk.hedgeDelivered) this.hedgeAfter = Math.min(2 * this.hedgeAfter, MAX_HEDGE_AFTER);
 		}
 		const counters = this.counters;
 		counters.bytesReceived += fresh;
