@@ -3,6 +3,7 @@
  * and once with web-streams-polyfill's (the reference implementation), so that any misuse of the
  * stream controller shows up. Output is checked by hash; requests by the origin's own log.
  */
+import { createHash } from 'node:crypto';
 import ky from 'ky';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as native from '../src/index.ts';
@@ -231,7 +232,7 @@ describe.each([
 		const object = origin.put('/slow-reader.bin', { size: 24 * chunkSize, seed: 19 });
 		const download = new ParallelGetStream(origin.url('/slow-reader.bin'), { chunkSize, concurrency });
 		const reader = download.readable.getReader();
-		const hash = (await import('node:crypto')).createHash('sha256');
+		const hash = createHash('sha256');
 		for (;;) {
 			const { done, value } = await reader.read();
 			if (done) break;
@@ -281,7 +282,7 @@ describe.each([
 		});
 		let pieces = 0;
 		let piecesBeforeTurn: number | undefined;
-		const hash = (await import('node:crypto')).createHash('sha256');
+		const hash = createHash('sha256');
 		for (;;) {
 			const { done, value } = await reader.read();
 			if (done) break;
