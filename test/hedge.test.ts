@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { ParallelGetStream, RevisionChangedError } from '../src/index.ts';
 import { drain, rejection } from './support/collect.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
-import { expectChunkRuns } from './support/runs.ts';
+import { expectChunkRuns, tailRanges } from './support/runs.ts';
 
 const KiB = 1024;
 const chunkSize = 64 * KiB;
@@ -272,5 +272,50 @@ describe('ParallelGetStream hedging', () => {
 		expect(error).toBeInstanceOf(RevisionChangedError);
 		await origin.whenIdle();
 		origin.fault('/hedge-412.bin', undefined);
+	});
+});
+
+describe('ParallelGetStream tail stealing', () => {
+	const MiB = 1024 * KiB;
+	/** Two 1 MiB chunks at 2 MiB/s per connection, each answered after 30 ms, for 4 slots. */
+	async function stealable(path: string, seed: number, hedge: false | { after: number }) {
+		const object = origin.put(path, { size: 2 * MiB, seed });
+		origin.fault(path, () => ({ bytesPerSecond: 2 * MiB, delayMs: 30 }));
+		const download = new ParallelGetStream(origin.url(path), { chunkSize: MiB, concurrency: 4, stallTimeout: false, hedge });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		await origin.whenIdle();
+		origin.fault(path, undefined);
+		return { object, download, records: origin.requestsTo(path).filter((record) => record.method === 'GET') };
+	}
+
+	it('gives the back half of the busiest chunk to a slot left free, and stops the chunk’s request where the tail begins', async () => {
+		// Hedging on but slow to start, so every extra request is a stolen tail.
+		const { object, download, records } = await stealable('/steal.bin', 51, { after: 5000 });
+		const stats = download.stats;
+		expect(stats.steals).toBeGreaterThanOrEqual(1);
+		expect(stats.steals).toBeLessThanOrEqual(2 * 4);
+		expect(stats).toMatchObject({ hedges: 0, retries: 0, bytesReceived: 2 * MiB, requests: 2 + stats.steals });
+		expect(records).toHaveLength(stats.requests);
+		expect(stats.maxInFlight).toBeLessThanOrEqual(4);
+
+		// Each chunk asked for once from its start; every other request is a tail, pinned like them.
+		const asked = records.map((record) => record.range);
+		expect(expectChunkRuns(asked, 2 * MiB, MiB, { tails: true })).toEqual([1, 1]);
+		const tails = tailRanges(asked, 2 * MiB, MiB);
+		expect(tails).toHaveLength(stats.steals);
+		for (const record of records.slice(1)) expect(record.headers['if-match']).toBe(object.etag);
+
+		// A request with a tail split off inside its range was cut there (aborted); the others ran to their end.
+		for (const record of records) {
+			const [, start, end] = /^bytes=(\d+)-(\d+)$/.exec(record.range ?? '')!.map(Number) as [number, number, number];
+			const cut = tails.some((tail) => tail.start > start && tail.start <= end);
+			expect(record.aborted, `${record.range}`).toBe(cut);
+		}
+	});
+
+	it('steals nothing with `hedge: false`', async () => {
+		const { download, records } = await stealable('/no-steal.bin', 52, false);
+		expect(download.stats).toMatchObject({ steals: 0, hedges: 0, requests: 2 });
+		expect(expectChunkRuns(records.map((record) => record.range), 2 * MiB, MiB)).toEqual([1, 1]);
 	});
 });

@@ -28,6 +28,13 @@ export class Chunk {
 	/** Times this chunk was hedged, and whether a hedge delivered any of its bytes. */
 	hedged = 0;
 	hedgeDelivered = false;
+	/**
+	 * The chunks read by the request this one was started with, in order; this one is the last
+	 * unless it was split. A tail split off is a run of its own.
+	 */
+	run: readonly Chunk[] = [this];
+	/** The back part split off this chunk for another request (see `split`): handed out right after it. */
+	tail: Chunk | undefined;
 
 	constructor(index: number, start: number, end: number, now: number) {
 		this.index = index;
@@ -84,10 +91,26 @@ export class Chunk {
 		return this.done && this.bufferedBytes === 0;
 	}
 
-	/** Drops buffered bytes (the download failed or was cancelled). */
+	/**
+	 * Splits off `[at, end]` as a chunk of its own, handed out right after this one (before any
+	 * tail split off earlier). This chunk then ends at `at - 1`: the requests feeding it stop there.
+	 * `at` must lie past the frontier, so no byte received is ever moved.
+	 */
+	split(at: number, now: number): Chunk {
+		if (!(at > this.frontier && at <= this.end)) throw new RangeError(`cannot split [${this.frontier}, ${this.end}] at ${at}`);
+		const tail = new Chunk(this.index, at, this.end, now);
+		tail.tail = this.tail;
+		this.tail = tail;
+		this.end = at - 1;
+		return tail;
+	}
+
+	/** Drops buffered bytes, of the tails split off too (the download failed or was cancelled). */
 	clear(): void {
-		this.pieces.length = 0;
-		this.head = 0;
-		this.bufferedBytes = 0;
+		for (let chunk: Chunk | undefined = this; chunk; chunk = chunk.tail) {
+			chunk.pieces.length = 0;
+			chunk.head = 0;
+			chunk.bufferedBytes = 0;
+		}
 	}
 }

@@ -24,6 +24,14 @@ export const MAX_HEDGE_AFTER = 3200;
 /** Hedges at most for one chunk, and by default for a download (fraction of its chunks, at least `concurrency`). */
 export const HEDGES_PER_CHUNK = 2;
 export const HEDGE_BUDGET_FRACTION = 0.25;
+/**
+ * Tail stealing: a free slot at the end of the object takes over at least this many bytes of the
+ * busiest slot's rest, and at least what a slot receives in this many times to first byte.
+ */
+export const STEAL_MIN_BYTES = 256 * 1024;
+export const STEAL_TTFB_FACTOR = 4;
+/** Tails stolen at most per download, per slot. */
+export const STEALS_PER_SLOT = 2;
 /** Hedges in flight at once, beyond `concurrency`. */
 export function maxHedging(concurrency: number): number {
 	return Math.max(1, Math.ceil(concurrency / 4));

@@ -16,6 +16,9 @@ import {
 	HEDGES_PER_CHUNK,
 	MAX_HEDGE_AFTER,
 	maxHedging,
+	STEAL_MIN_BYTES,
+	STEAL_TTFB_FACTOR,
+	STEALS_PER_SLOT,
 	WINDOW_FACTOR,
 } from './constants.ts';
 import { BusyShare } from '../utils/busy-share.ts';
@@ -45,6 +48,11 @@ export interface DownloadStats {
 	/** Extra requests made for stalled chunks, and how many chunks such a request completed first. */
 	hedges: number;
 	hedgesWon: number;
+	/**
+	 * Times a free slot, with no chunk left to start, took over the back half of the slowest
+	 * chunk still arriving, so that all slots finish together.
+	 */
+	steals: number;
 	/** Requests in flight now, and the most at any time. */
 	inFlight: number;
 	maxInFlight: number;
@@ -59,8 +67,9 @@ export interface DownloadStats {
 
 interface Opened {
 	response: Response;
-	/** Absolute offset of the first body byte. */
+	/** Absolute offset of the first body byte, and of the last byte asked for (Infinity: to the end). */
 	offset: number;
+	end: number;
 	controller: AbortController;
 	watchdog: Watchdog;
 	/** Ends the request's accounting; aborts its connection unless the body was read to its end. */
@@ -163,12 +172,15 @@ export class Engine {
 	private turnStartedAt = performance.now();
 	/** How much of its time the consumer spends waiting for bytes, lately. */
 	private readonly consumerWaiting = new BusyShare(CONSUMER_WAIT_PERIOD);
+	/** When the download started (`start()`), for its pace so far. */
+	private startedAt = performance.now();
 
 	private readonly counters: DownloadStats = {
 		requests: 0,
 		retries: 0,
 		hedges: 0,
 		hedgesWon: 0,
+		steals: 0,
 		inFlight: 0,
 		maxInFlight: 0,
 		bufferedBytes: 0,
@@ -198,6 +210,7 @@ export class Engine {
 	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */
 	start(controller: ReadableStreamDefaultController<Bytes>): void {
 		this.controller = controller;
+		this.startedAt = performance.now();
 		for (const signal of this.signals) {
 			if (signal.aborted) {
 				this.fail(signal.reason);
@@ -227,10 +240,14 @@ export class Engine {
 					if ((controller.desiredSize ?? 0) <= 0) break;
 				}
 				if (head.drained) {
-					this.chunks.delete(this.nextEmit);
-					this.nextEmit++;
+					// A tail split off the head comes next, under the same index.
+					if (head.tail) this.chunks.set(this.nextEmit, head.tail);
+					else {
+						this.chunks.delete(this.nextEmit);
+						this.nextEmit++;
+						this.schedule();
+					}
 					advanced = true;
-					this.schedule();
 				}
 			}
 			if (delivered > 0) {
@@ -457,7 +474,8 @@ export class Engine {
 
 	private async readWhole(chunk: Chunk, opened: Opened): Promise<void> {
 		try {
-			await this.readInto([chunk], opened);
+			// The whole object, whatever range was asked for (a server that ignored Range).
+			await this.readInto([chunk], { ...opened, end: Number.POSITIVE_INFINITY });
 		} catch (error) {
 			if (this.settled) return;
 			if (isParallelGetError(error) && !(error instanceof StallError)) throw error;
@@ -518,10 +536,60 @@ export class Engine {
 			const length = Math.max(1, Math.min(WINDOW_FACTOR, room, left));
 			const run: Chunk[] = [];
 			for (let i = 0; i < length; i++) run.push(this.addChunk(this.nextStart++));
+			for (const chunk of run) chunk.run = run;
 			this.running++;
 			this.runChunks(run, undefined);
 		}
+		if (this.nextStart >= this.totalChunks) this.stealTails();
 		this.armHedgeTimer();
+	}
+
+	/** Every chunk not handed out yet, the tails split off them included. */
+	private *everyChunk(): Generator<Chunk> {
+		for (const first of this.chunks.values()) for (let chunk: Chunk | undefined = first; chunk; chunk = chunk.tail) yield chunk;
+	}
+
+	/**
+	 * At the end of the object, a slot with no chunk left to start takes over the back half of
+	 * what the busiest slot still has to read: the last chunk of that slot's run is split, its
+	 * request stops where the tail begins, and the tail is asked for on a request of its own. All
+	 * slots then finish close together instead of waiting for the one that started last (or
+	 * stalled). Only with hedging on, and only where the half is worth a request's time to first
+	 * byte, and at most `STEALS_PER_SLOT x concurrency` times; no byte is asked for twice, and
+	 * the free slot's request stays within `concurrency`.
+	 */
+	private stealTails(): void {
+		if (!this.options.hedge) return;
+		const concurrency = this.options.concurrency;
+		while (this.running < concurrency && this.counters.steals < STEALS_PER_SLOT * concurrency) {
+			let best: Chunk | undefined;
+			let most = 0;
+			for (const chunk of this.everyChunk()) {
+				if (chunk.done || chunk.run[chunk.run.length - 1] !== chunk) continue;
+				const left = unreceived(chunk.run);
+				if (left > most) {
+					most = left;
+					best = chunk;
+				}
+			}
+			if (!best) return;
+			const half = Math.min(Math.floor(most / 2), best.end - best.frontier);
+			if (half < this.minSteal()) return;
+			const tail = best.split(best.end + 1 - half, performance.now());
+			this.counters.steals++;
+			this.running++;
+			this.runChunks([tail], undefined);
+		}
+	}
+
+	/**
+	 * The smallest tail worth a request of its own: `STEAL_MIN_BYTES`, and at least what a slot
+	 * receives in `STEAL_TTFB_FACTOR` times the time to first byte at this download's pace so far.
+	 */
+	private minSteal(): number {
+		const elapsed = performance.now() - this.startedAt;
+		const perSlot = elapsed > 0 ? this.counters.bytesReceived / elapsed / this.options.concurrency : 0;
+		return Math.max(STEAL_MIN_BYTES, perSlot * STEAL_TTFB_FACTOR * (this.ttfb ?? 0));
 	}
 
 	// ---------------------------------------------------------------- hedging
@@ -545,7 +613,7 @@ export class Engine {
 		const headersDelay = this.headersDelay(after);
 		const most = maxHedging(this.options.concurrency);
 		const budget = this.hedgeBudget(hedge.max);
-		for (const chunk of this.chunks.values()) {
+		for (const chunk of this.everyChunk()) {
 			if (this.counters.hedges >= budget) return;
 			if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || now - chunk.lastProgressAt < after) continue;
 			const slot = [...chunk.requests].find((controller) => this.detachers.has(controller));
@@ -782,7 +850,7 @@ export class Engine {
 			const ttfb = performance.now() - sent;
 			this.ttfb = this.ttfb === undefined ? ttfb : 0.8 * this.ttfb + 0.2 * ttfb;
 			watchdog.touch();
-			return { response, offset: range?.start ?? 0, controller, watchdog, release };
+			return { response, offset: range?.start ?? 0, end: range?.end ?? Number.POSITIVE_INFINITY, controller, watchdog, release };
 		} catch (error) {
 			release();
 			throw this.reason(error, controller);
@@ -826,7 +894,9 @@ export class Engine {
 			opened.release();
 			return false;
 		}
-		const end = (run[run.length - 1] as Chunk).end;
+		// What the response was asked for, not where the run ends now: a tail split off the run
+		// after the request was sent (see `stealTails`) does not make its body too long.
+		const end = Math.min(opened.end, (this.size ?? Number.POSITIVE_INFINITY) - 1);
 		let index = 0;
 		let chunk = run[0] as Chunk;
 		const reader = body.getReader();
@@ -861,6 +931,8 @@ export class Engine {
 				let piece: Bytes = value;
 				for (;;) {
 					const room = chunk.end + 1 - offset;
+					// The run's last chunk was split: its tail is another request's.
+					if (room <= 0) break;
 					const part = room >= piece.byteLength ? piece : piece.subarray(0, room);
 					this.accept(chunk, offset, part, controller);
 					offset += part.byteLength;
@@ -870,6 +942,8 @@ export class Engine {
 				}
 				// Another request completed this chunk (a hedge, or the quiet one it backs up): this one is redundant.
 				if (chunk.done && offset <= chunk.end) return true;
+				// The run ends short of the range asked for: a tail was split off (see `stealTails`).
+				if (offset > chunk.end && chunk.end < end && index === run.length - 1) return false;
 			}
 		} catch (error) {
 			// Aborted because another request (a hedge, or the quiet one it backs up) completed the chunk being read.
@@ -914,6 +988,13 @@ export class Engine {
 function received(run: readonly Chunk[]): number {
 	let total = 0;
 	for (const chunk of run) total += chunk.received;
+	return total;
+}
+
+/** Bytes of a run not received yet. */
+function unreceived(run: readonly Chunk[]): number {
+	let total = 0;
+	for (const chunk of run) if (!chunk.done) total += chunk.end + 1 - chunk.frontier;
 	return total;
 }
 
