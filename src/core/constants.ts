@@ -29,7 +29,7 @@ export const HEDGE_BUDGET_FRACTION = 0.25;
  * busiest slot's rest, and at least what a slot receives in this many times to first byte.
  */
 export const STEAL_MIN_BYTES = 256 * 1024;
-export const STEAL_TTFB_FACTOR = 4;
+export const STEAL_TTFB_FACTOR = 2;
 /** Tails stolen at most per download, per slot. */
 export const STEALS_PER_SLOT = 2;
 /** Hedges in flight at once, beyond `concurrency`. */
