@@ -251,6 +251,9 @@ export class Engine {
 				}
 			}
 			if (delivered > 0) {
+				// The first bytes are out: the other chunks start now, right after the consumer's
+				// read resolved (a microtask queued after it), not a turn of the event loop later.
+				if (this.counters.loaded === 0 && this.running < this.options.concurrency) queueMicrotask(() => this.schedule());
 				this.counters.loaded += delivered;
 				this.counters.bufferedBytes -= delivered;
 				this.reportProgress();
@@ -395,8 +398,9 @@ export class Engine {
 				this.chunks.set(0, head);
 				this.running++;
 				this.runChunks([head], opened);
-				// The other chunks start on the next turn: setting up their requests first would hold
-				// back the first bytes, which are already here (time to first byte).
+				// The other chunks start once the first bytes are handed out (see pull()), or on the
+				// next turn at the latest: setting up their requests first would hold back the first
+				// bytes, which are already here (time to first byte).
 				setTimeout(() => this.schedule(), 0);
 				return true;
 			} catch (error) {
