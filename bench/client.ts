@@ -31,6 +31,8 @@ export interface ClientResult {
 	 */
 	warmTtfbMs: number;
 	elapsedMs: number;
+	/** CPU time (user + system, all threads of the process) the measured download took. */
+	cpuMs: number;
 	/** RSS once idle (modules loaded, one request made), and the peak of the whole process. */
 	baselineRssBytes: number;
 	peakRssBytes: number;
@@ -93,9 +95,12 @@ async function main(spec: ClientSpec): Promise<ClientResult> {
 	const baselineRssBytes = process.memoryUsage.rss();
 
 	const started = performance.now();
+	const cpu = process.cpuUsage();
 	const opened = await open(spec, library, {});
 	const read = await consume(opened.stream, started, spec.consumerRate);
 	const elapsedMs = performance.now() - started;
+	const used = process.cpuUsage(cpu);
+	const cpuMs = (used.user + used.system) / 1000;
 	// maxRSS is in KiB (getrusage); read before the probe, which is not part of the measurement.
 	const peakRssBytes = process.resourceUsage().maxRSS * 1024;
 	const stats = opened.stats?.();
@@ -109,7 +114,7 @@ async function main(spec: ClientSpec): Promise<ClientResult> {
 	const warmTtfbMs = performance.now() - probeStarted;
 	await reader.cancel();
 
-	return { ...read, warmTtfbMs, elapsedMs, baselineRssBytes, peakRssBytes, ...(stats ? { stats } : {}) };
+	return { ...read, warmTtfbMs, elapsedMs, cpuMs, baselineRssBytes, peakRssBytes, ...(stats ? { stats } : {}) };
 }
 
 const arg = process.argv[2];

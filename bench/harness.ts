@@ -43,6 +43,10 @@ export interface ToolSummary {
 	/** Library only, when it reports them: hedge requests made and won, median per run. */
 	hedges?: number;
 	hedgesWon?: number;
+	/** Library only: tails taken over by free slots, median per run. */
+	steals?: number;
+	/** Node clients: CPU time of the client process (user + system), median per run. */
+	cpuMs?: number;
 	errors: string[];
 }
 
@@ -147,6 +151,8 @@ function summarize(tool: ToolName, concurrency: number, records: RunRecord[]): T
 	set('maxBufferedBytes', buffered.length > 0 ? Math.max(...buffered) : undefined);
 	set('hedges', median(defined(good.map((record) => record.stats?.hedges))));
 	set('hedgesWon', median(defined(good.map((record) => record.stats?.hedgesWon))));
+	set('steals', median(defined(good.map((record) => record.stats?.steals))));
+	set('cpuMs', median(defined(good.map((record) => record.cpuMs))));
 	return summary;
 }
 
@@ -209,6 +215,8 @@ function describeRecord(record: RunRecord): string {
 	if (record.peakRssBytes !== undefined) parts.push(`peak RSS ${(record.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
 	if (record.origin?.stragglers) parts.push(`${record.origin.stragglers} stalled`);
 	if (record.stats?.hedges) parts.push(`${record.stats.hedges} hedges (${record.stats.hedgesWon ?? 0} won)`);
+	if (record.stats?.steals) parts.push(`${record.stats.steals} tails stolen`);
+	if (record.cpuMs !== undefined) parts.push(`CPU ${(record.cpuMs / 1000).toFixed(2)} s`);
 	parts.push(`sha256 ${record.hash}`);
 	if (record.error !== undefined) parts.push(`error: ${record.error}`);
 	return parts.join(', ');

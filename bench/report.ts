@@ -56,9 +56,17 @@ export function formatScenario(result: ScenarioResult, runs: number): string {
 		table(header, rows),
 	];
 	if (library?.maxBufferedBytes !== undefined) {
-		const hedges = library.hedges === undefined ? '' : `; hedges ${fixed(library.hedges, 0)} (${fixed(library.hedgesWon, 0)} won)`;
+		const hedges =
+			(library.hedges === undefined ? '' : `; hedges ${fixed(library.hedges, 0)} (${fixed(library.hedgesWon, 0)} won)`) +
+			(library.steals === undefined ? '' : `; tails stolen ${fixed(library.steals, 0)}`);
 		lines.push(
 			`   library: buffered at most ${fixed(library.maxBufferedBytes / MiB, 1)} MiB (its own count); worst RSS over idle ${fixed((library.maxRssOverIdleBytes ?? 0) / MiB, 0)} MiB${hedges}`,
+		);
+	}
+	const fetchCpu = summary.find((entry) => entry.tool === 'fetch')?.cpuMs;
+	if (library?.cpuMs !== undefined && fetchCpu !== undefined) {
+		lines.push(
+			`   CPU of the client process (user + system): library ${fixed(library.cpuMs / 1000, 2)} s, fetch() ${fixed(fetchCpu / 1000, 2)} s = ${fixed(library.cpuMs / fetchCpu, 2)} x`,
 		);
 	}
 	for (const entry of summary) for (const error of new Set(entry.errors)) lines.push(`   ${entry.label}: ${error}`);

@@ -20,6 +20,8 @@ export interface Measurement {
 	ttfbMs?: number;
 	/** Node clients: TTFB of a second download in the same process. */
 	warmTtfbMs?: number;
+	/** Node clients: CPU time of the client process during the download. */
+	cpuMs?: number;
 	peakRssBytes?: number;
 	/** Node clients: RSS once idle, before the download. */
 	baselineRssBytes?: number;
@@ -129,6 +131,7 @@ async function runNode(tool: 'library' | 'fetch', options: ToolRun): Promise<Mea
 		elapsedMs: result.elapsedMs,
 		ttfbMs: result.ttfbMs,
 		warmTtfbMs: result.warmTtfbMs,
+		cpuMs: result.cpuMs,
 		peakRssBytes: result.peakRssBytes,
 		baselineRssBytes: result.baselineRssBytes,
 		sha256: result.sha256,
