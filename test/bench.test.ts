@@ -25,11 +25,13 @@ describe('bench harness', () => {
 		const library = result?.runs.find((record) => record.tool === 'library');
 		expect(library?.ttfbMs).toBeGreaterThan(0);
 		expect(library?.peakRssBytes).toBeGreaterThan(library?.baselineRssBytes ?? Number.POSITIVE_INFINITY);
-		// 8 chunks of 1 MiB: discovery plus 7 ranges; more only for a retry or a hedge (a loaded
-		// machine can delay a chunk long enough to be hedged).
-		const extra = (library?.stats?.retries ?? 0) + (library?.stats?.hedges ?? 0);
+		// 8 chunks of 1 MiB: discovery plus 7 ranges; more only for a retry, a hedge (a loaded
+		// machine can delay a chunk long enough to be hedged) or a tail stolen at the end.
+		const extra = (library?.stats?.retries ?? 0) + (library?.stats?.hedges ?? 0) + (library?.stats?.steals ?? 0);
 		expect(library?.origin?.gets).toBe(8 + extra);
 		expect(library?.stats?.maxInFlight).toBeLessThanOrEqual(4);
+		// Both Node clients report the CPU time of their download.
+		for (const tool of ['library', 'fetch']) expect(result?.runs.find((record) => record.tool === tool)?.cpuMs).toBeGreaterThan(0);
 		expect(result?.summary.find((entry) => entry.tool === 'library')?.hash).toBe('ok');
 		expect(result?.checks.map((item) => item.what)).toContain('MB/s / fetch');
 	});
