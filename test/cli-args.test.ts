@@ -61,6 +61,7 @@ describe('parseArgs - download command', () => {
 			retries: undefined,
 			headers: [],
 			hedge: true,
+			overlap: true,
 			quiet: false,
 		});
 	});
@@ -70,10 +71,15 @@ describe('parseArgs - download command', () => {
 		expect(() => parseArgs(['--no-hedge=1', url])).toThrow(/--no-hedge takes no value/);
 	});
 
+	it('turns overlapping requests off with --no-overlap', () => {
+		expect(download(['--no-overlap', url])).toMatchObject({ overlap: false, hedge: true });
+		expect(() => parseArgs(['--no-overlap=1', url])).toThrow(/--no-overlap takes no value/);
+	});
+
 	it('reads every option, in short, long and attached forms', () => {
-		const long = download(['--output', 'f.tgz', '--concurrency', '16', '--chunk-size', '4M', '--header', 'A: 1', '--retries', '2', '--no-hedge', '--quiet', url]);
-		const equals = download([url, '--output=f.tgz', '--concurrency=16', '--chunk-size=4MiB', '--header=A: 1', '--retries=2', '--no-hedge', '--quiet']);
-		const short = download(['-of.tgz', '-c16', url, '--chunk-size', '4194304', '-HA: 1', '--retries', '2', '--no-hedge', '-q']);
+		const long = download(['--output', 'f.tgz', '--concurrency', '16', '--chunk-size', '4M', '--header', 'A: 1', '--retries', '2', '--no-hedge', '--no-overlap', '--quiet', url]);
+		const equals = download([url, '--output=f.tgz', '--concurrency=16', '--chunk-size=4MiB', '--header=A: 1', '--retries=2', '--no-hedge', '--no-overlap', '--quiet']);
+		const short = download(['-of.tgz', '-c16', url, '--chunk-size', '4194304', '-HA: 1', '--retries', '2', '--no-hedge', '--no-overlap', '-q']);
 		for (const command of [long, equals, short]) {
 			expect(command).toEqual({
 				command: 'download',
@@ -84,6 +90,7 @@ describe('parseArgs - download command', () => {
 				retries: 2,
 				headers: [['A', '1']],
 				hedge: false,
+				overlap: false,
 				quiet: true,
 			});
 		}

@@ -97,8 +97,8 @@ describe('parallel-get-stream CLI: output', () => {
 	it('writes -o FILE byte for byte, through FILE.part, with one summary line when stderr is not a terminal', async () => {
 		const size = 5 * MiB + 123;
 		origin.put('/out.bin', { size, seed: 21 });
-		// --no-hedge: the request count below is exact even on a busy machine.
-		const result = await run([origin.url('/out.bin'), '-o', 'out.bin', '-c', '4', '--chunk-size', '512k', '--no-hedge']);
+		// --no-hedge and --no-overlap: the request count and in-flight bound below are exact even on a busy machine.
+		const result = await run([origin.url('/out.bin'), '-o', 'out.bin', '-c', '4', '--chunk-size', '512k', '--no-hedge', '--no-overlap']);
 		expect(result.code).toBe(0);
 		expect(result.stdout.byteLength).toBe(0);
 		expect(fileSha256('out.bin')).toBe(await objectSha256(size, 21));
@@ -151,7 +151,7 @@ describe('parallel-get-stream CLI: output', () => {
 
 	it('sends every -H header with every request', async () => {
 		origin.put('/auth.bin', { size: MiB, seed: 24 });
-		const result = await run([origin.url('/auth.bin'), '-q', '--no-hedge', '-c', '2', '--chunk-size', '256k', '-H', 'Authorization: Bearer t0k3n', '--header=X-Trace-Id: abc:1', '-o', 'auth.bin']);
+		const result = await run([origin.url('/auth.bin'), '-q', '--no-hedge', '--no-overlap', '-c', '2', '--chunk-size', '256k', '-H', 'Authorization: Bearer t0k3n', '--header=X-Trace-Id: abc:1', '-o', 'auth.bin']);
 		expect(result.code).toBe(0);
 		const requests = origin.requestsTo('/auth.bin');
 		expect(requests).toHaveLength(4);
@@ -188,7 +188,7 @@ describe.skipIf(!hasScript)('parallel-get-stream CLI: on a terminal', () => {
 	it('draws a progress bar in place (percentage, speed, time left, connections), then the summary', async () => {
 		origin.put('/tty.bin', { size: 4 * MiB, seed: 32 });
 		origin.fault('/tty.bin', () => ({ bytesPerSecond: 2 * MiB }));
-		const { code, screen } = await onTerminal([origin.url('/tty.bin'), '-o', 'tty.bin', '-c', '4', '--chunk-size', '512k', '--no-hedge']);
+		const { code, screen } = await onTerminal([origin.url('/tty.bin'), '-o', 'tty.bin', '-c', '4', '--chunk-size', '512k', '--no-hedge', '--no-overlap']);
 		origin.fault('/tty.bin', undefined);
 		expect(code).toBe(0);
 		expect(fileSha256('tty.bin')).toBe(await objectSha256(4 * MiB, 32));
@@ -330,7 +330,7 @@ describe.each(['deno', 'bun'] as const)('parallel-get-stream CLI under %s', (run
 		const path = `/${runtime}.bin`;
 		origin.put(path, { size, seed: 30 });
 		const expected = await objectSha256(size, 30);
-		const toFile = await run([origin.url(path), '-o', `${runtime}.bin`, '-c', '4', '--chunk-size', '512k', '--no-hedge'], runtime);
+		const toFile = await run([origin.url(path), '-o', `${runtime}.bin`, '-c', '4', '--chunk-size', '512k', '--no-hedge', '--no-overlap'], runtime);
 		expect(toFile.stderr).toMatch(new RegExp(`^${runtime}\\.bin: 3\\.0 MiB in .*, 7 requests, up to [2-4] at once\\n$`));
 		expect(toFile.code).toBe(0);
 		expect(fileSha256(`${runtime}.bin`)).toBe(expected);

@@ -1,6 +1,8 @@
 /**
  * Straggler mitigation: a chunk that goes quiet is asked for again on a fresh connection, the
- * first to finish wins, the loser is aborted, and the output never holds a byte twice.
+ * first to finish wins, the loser is aborted, and the output never holds a byte twice. Free slots
+ * take over tails at the end, and a slot near the end of its request starts its next one early
+ * (overlap). Each is tested with the others off, unless a test says otherwise.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ParallelGetStream, RevisionChangedError } from '../src/index.ts';
@@ -31,7 +33,7 @@ describe('ParallelGetStream hedging', () => {
 		const object = origin.put('/head-stall.bin', { size: 8 * chunkSize, seed: 31 });
 		// The first chunk (the head of the output) stalls after 10 KiB, for good.
 		origin.fault('/head-stall.bin', (request) => (request.count === 1 ? { stallAfterBytes: 10 * KiB } : undefined));
-		const download = new ParallelGetStream(origin.url('/head-stall.bin'), { chunkSize, concurrency: 3, stallTimeout: false, hedge: { after: 100 } });
+		const download = new ParallelGetStream(origin.url('/head-stall.bin'), { chunkSize, concurrency: 3, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		expect(download.stats).toMatchObject({ hedges: 1, hedgesWon: 1, bytesReceived: 8 * chunkSize });
 		// Every chunk asked for once, plus the hedge.
@@ -70,6 +72,7 @@ describe('ParallelGetStream hedging', () => {
 			chunkSize,
 			concurrency: 2,
 			stallTimeout: false,
+			overlap: false,
 			hedge: { after: 100 },
 			// Holds the hedge's request until the stalled original's Request has been collected.
 			fetch: async (input, init) => {
@@ -101,7 +104,7 @@ describe('ParallelGetStream hedging', () => {
 			if (request.range?.start === chunkSize + 1000) return { delayMs: 5000 };
 			return undefined;
 		});
-		const download = new ParallelGetStream(origin.url('/loser.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
+		const download = new ParallelGetStream(origin.url('/loser.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		// A hedge that does not answer within the hedge delay is given up for a second one, which
 		// does no better here.
@@ -123,7 +126,7 @@ describe('ParallelGetStream hedging', () => {
 			if (request.range?.start === 1000) return { bytesPerSecond: 64 * KiB };
 			return undefined;
 		});
-		const download = new ParallelGetStream(origin.url('/overlap.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
+		const download = new ParallelGetStream(origin.url('/overlap.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		const out = await drain(download.readable);
 		expect(out).toMatchObject({ sha256: await object.sha256(), length: 4 * chunkSize });
 		expect(download.stats).toMatchObject({ hedges: 1, hedgesWon: 0, bytesReceived: 4 * chunkSize });
@@ -143,7 +146,7 @@ describe('ParallelGetStream hedging', () => {
 			return undefined;
 		});
 		// concurrency 2: one hedge in flight at most, so the second can only start once the first is gone.
-		const download = new ParallelGetStream(origin.url('/hedge-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
+		const download = new ParallelGetStream(origin.url('/hedge-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		// The first hedge, quiet with the stalled original already left behind (one at most for
 		// concurrency 2), was aborted and asked for again at once: no retry counted, no backoff.
@@ -167,7 +170,7 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/slow-headers.bin', (request) =>
 			request.range?.start === chunkSize && request.count <= 3 ? { delayMs: 100, stallAfterBytes: 1000, stallMs: 400 } : { delayMs: 100 },
 		);
-		const download = new ParallelGetStream(origin.url('/slow-headers.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 20 } });
+		const download = new ParallelGetStream(origin.url('/slow-headers.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 20 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		// Only the quiet body was hedged: no request was while it waited for its headers.
 		expect(download.stats.hedges).toBe(1);
@@ -196,7 +199,7 @@ describe('ParallelGetStream hedging', () => {
 			}
 			return undefined;
 		});
-		const download = new ParallelGetStream(origin.url('/false-alarm.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100, max: 10 } });
+		const download = new ParallelGetStream(origin.url('/false-alarm.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100, max: 10 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		const seen = ranges('/false-alarm.bin').map((range) => Number(/=(\d+)-/.exec(range ?? '')?.[1]));
 		// The first was hedged (and lost); the second, quiet for less than the doubled delay, was not.
@@ -233,7 +236,7 @@ describe('ParallelGetStream hedging', () => {
 			if (request.count === 1) return { delayMs: 500 };
 			return request.count === 2 ? { stallAfterBytes: 1000 } : undefined;
 		});
-		const download = new ParallelGetStream(origin.url('/run-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: { after: 100 } });
+		const download = new ParallelGetStream(origin.url('/run-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		const records = origin.requestsTo('/run-stall.bin');
 		expect(records[1]!.range).toBe(`bytes=${chunkSize}-${3 * chunkSize - 1}`);
@@ -254,7 +257,7 @@ describe('ParallelGetStream hedging', () => {
 	it('makes no extra request with `hedge: false`', async () => {
 		const object = origin.put('/no-hedge.bin', { size: 4 * chunkSize, seed: 34 });
 		origin.fault('/no-hedge.bin', (request) => (request.count === 2 ? { stallAfterBytes: 1000, stallMs: 300 } : undefined));
-		const download = new ParallelGetStream(origin.url('/no-hedge.bin'), { chunkSize, concurrency: 2, stallTimeout: false, hedge: false });
+		const download = new ParallelGetStream(origin.url('/no-hedge.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: false });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		expect(download.stats).toMatchObject({ hedges: 0, requests: 4 });
 		origin.fault('/no-hedge.bin', undefined);
@@ -267,7 +270,7 @@ describe('ParallelGetStream hedging', () => {
 			if (request.count === 2) origin.put('/hedge-412.bin', { size: 4 * chunkSize, seed: 36 });
 			return undefined;
 		});
-		const download = new ParallelGetStream(origin.url('/hedge-412.bin'), { chunkSize, concurrency: 1 + 1, stallTimeout: false, hedge: { after: 100 } });
+		const download = new ParallelGetStream(origin.url('/hedge-412.bin'), { chunkSize, concurrency: 1 + 1, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		const error = await rejection(drain(download.readable));
 		expect(error).toBeInstanceOf(RevisionChangedError);
 		await origin.whenIdle();
@@ -281,7 +284,7 @@ describe('ParallelGetStream tail stealing', () => {
 	async function stealable(path: string, seed: number, hedge: false | { after: number }) {
 		const object = origin.put(path, { size: 2 * MiB, seed });
 		origin.fault(path, () => ({ bytesPerSecond: 2 * MiB, delayMs: 30 }));
-		const download = new ParallelGetStream(origin.url(path), { chunkSize: MiB, concurrency: 4, stallTimeout: false, hedge });
+		const download = new ParallelGetStream(origin.url(path), { chunkSize: MiB, concurrency: 4, stallTimeout: false, overlap: false, hedge });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		await origin.whenIdle();
 		origin.fault(path, undefined);
@@ -317,5 +320,65 @@ describe('ParallelGetStream tail stealing', () => {
 		const { download, records } = await stealable('/no-steal.bin', 52, false);
 		expect(download.stats).toMatchObject({ steals: 0, hedges: 0, requests: 2 });
 		expect(expectChunkRuns(records.map((record) => record.range), 2 * MiB, MiB)).toEqual([1, 1]);
+	});
+});
+
+describe('ParallelGetStream overlapping requests', () => {
+	const chunk = 256 * KiB;
+	/** 8 chunks at 1 MiB/s per connection, each answered after 100 ms, for 2 slots; no hedging or stealing. */
+	async function overlapped(path: string, seed: number, overlap: boolean) {
+		const object = origin.put(path, { size: 8 * chunk, seed });
+		origin.fault(path, () => ({ bytesPerSecond: 4 * chunk, delayMs: 100 }));
+		const download = new ParallelGetStream(origin.url(path), { chunkSize: chunk, concurrency: 2, stallTimeout: false, hedge: false, overlap });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		await origin.whenIdle();
+		origin.fault(path, undefined);
+		const ranges = origin.requestsTo(path).map((record) => record.range);
+		// Each chunk asked for once, one or two to a request: overlapping adds no request.
+		expect(download.stats.requests).toBe(expectChunkRuns(ranges, 8 * chunk, chunk).length);
+		expect(download.stats.bufferedBytes).toBe(0);
+		return download.stats;
+	}
+
+	it('sends a slot’s next request while its current one ends, within concurrency + max(1, ceil(c / 4)) in flight', async () => {
+		const stats = await overlapped('/overlapped.bin', 61, true);
+		expect(stats.overlaps).toBeGreaterThanOrEqual(1);
+		// 2 slots and one request on top, counted by the client, and seen at the origin at once.
+		expect(stats.maxInFlight).toBe(3);
+		expect(origin.maxInFlight).toBe(3);
+		expect(stats.maxBufferedBytes).toBeLessThanOrEqual(2 * 2 * chunk);
+	});
+
+	it('keeps requests in flight at `concurrency` with `overlap: false`', async () => {
+		const stats = await overlapped('/not-overlapped.bin', 62, false);
+		expect(stats.overlaps).toBe(0);
+		expect(stats.maxInFlight).toBe(2);
+		expect(origin.maxInFlight).toBe(2);
+	});
+});
+
+describe('ParallelGetStream with hedging, tail stealing and overlap together (the defaults)', () => {
+	it('keeps the bytes intact and at most concurrency + max(1, ceil(c / 4)) requests in flight while all three act', async () => {
+		const chunk = 1024 * KiB;
+		const size = 8 * chunk + 1000;
+		const object = origin.put('/all-on.bin', { size, seed: 63 });
+		// Every third response stalls 400 ms a quarter in; all answer after 40 ms at 4 MiB/s.
+		origin.fault('/all-on.bin', (request) => ({
+			bytesPerSecond: 4 * chunk,
+			delayMs: 40,
+			...(request.count % 3 === 0 ? { stallAfterBytes: chunk / 4, stallMs: 400 } : {}),
+		}));
+		const download = new ParallelGetStream(origin.url('/all-on.bin'), { chunkSize: chunk, concurrency: 4, stallTimeout: false, hedge: { after: 100 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		const stats = download.stats;
+		expect(stats.hedges).toBeGreaterThanOrEqual(1);
+		expect(stats.steals).toBeGreaterThanOrEqual(1);
+		expect(stats.overlaps).toBeGreaterThanOrEqual(1);
+		expect(stats.maxInFlight).toBeLessThanOrEqual(4 + 1);
+		expect(stats.bytesReceived).toBe(size);
+		expect(stats.requests).toBe(origin.requestsTo('/all-on.bin').length);
+		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
+		await origin.whenIdle();
+		origin.fault('/all-on.bin', undefined);
 	});
 });

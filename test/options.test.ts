@@ -20,6 +20,7 @@ describe('ParallelGetStream options - validated eagerly', () => {
 		[{ fetch: {} }, TypeError, /`fetch` to be a function/],
 		[{ onProgress: true }, TypeError, /`onProgress` to be a function/],
 		[{ allowUnpinned: 'yes' }, TypeError, /`allowUnpinned` to be a boolean/],
+		[{ overlap: 1 }, TypeError, /`overlap` to be a boolean/],
 		[{ headers: { range: 'bytes=0-1' } }, TypeError, /`headers` must not contain `range`/],
 		[{ headers: { 'If-Match': '"x"' } }, TypeError, /`headers` must not contain `if-match`/],
 		[{ headers: 42 }, TypeError, /`headers` to be a Headers/],

@@ -39,13 +39,14 @@ function log(path: string): { range: string | undefined; ifMatch: string | undef
 }
 
 /**
- * Hedging is tested in hedge.test.ts. Here it is off, so that the exact request counts below hold
- * on a busy machine too (a chunk slowed by the load could otherwise be hedged).
+ * Hedging and overlapping requests are tested in hedge.test.ts. Here both are off, so that the
+ * exact request counts and the `concurrency` bound below hold on a busy machine too (a chunk
+ * slowed by the load could otherwise be hedged).
  */
 function withoutHedging(Base: typeof native.ParallelGetStream): typeof native.ParallelGetStream {
 	return class extends Base {
 		constructor(input: string | URL | Request, options?: native.ParallelGetOptions) {
-			super(input, { hedge: false, ...options });
+			super(input, { hedge: false, overlap: false, ...options });
 		}
 	};
 }

@@ -6,7 +6,7 @@ import { MAX_CONCURRENCY } from '../core/constants.ts';
 import { parseSize, SizeError } from './size.ts';
 
 /** One line, printed with every argument error; `--help` prints `usage`. */
-export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [-q]";
+export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [-q]";
 
 export const usage = `Usage: parallel-get-stream <url> [options]
 
@@ -22,6 +22,7 @@ Options:
                          extra request header, repeatable (e.g. Authorization)
       --retries N        attempts per chunk after a fault before giving up (default 5)
       --no-hedge         never ask for a stalled chunk's rest on a second request
+      --no-overlap       never send a connection's next request before its current one ends
   -q, --quiet            no progress bar and no summary
   -h, --help             show this help
   -V, --version          show the version
@@ -52,12 +53,14 @@ export interface DownloadCommand {
 	headers: Array<[string, string]>;
 	/** False with `--no-hedge`. */
 	hedge: boolean;
+	/** False with `--no-overlap`. */
+	overlap: boolean;
 	quiet: boolean;
 }
 
 export type Command = { command: 'help' } | { command: 'version' } | DownloadCommand;
 
-type OptionKey = 'output' | 'concurrency' | 'chunkSize' | 'header' | 'retries' | 'noHedge' | 'quiet' | 'help' | 'version';
+type OptionKey = 'output' | 'concurrency' | 'chunkSize' | 'header' | 'retries' | 'noHedge' | 'noOverlap' | 'quiet' | 'help' | 'version';
 
 interface OptionSpec {
 	key: OptionKey;
@@ -74,6 +77,7 @@ const options = new Map<string, OptionSpec>([
 	['--header', { key: 'header', takesValue: true }],
 	['--retries', { key: 'retries', takesValue: true }],
 	['--no-hedge', { key: 'noHedge', takesValue: false }],
+	['--no-overlap', { key: 'noOverlap', takesValue: false }],
 	['-q', { key: 'quiet', takesValue: false }],
 	['--quiet', { key: 'quiet', takesValue: false }],
 	['-h', { key: 'help', takesValue: false }],
@@ -143,6 +147,7 @@ export function parseArgs(argv: readonly string[]): Command {
 		retries: undefined,
 		headers: [],
 		hedge: true,
+		overlap: true,
 		quiet: false,
 	};
 	let help = false;
@@ -165,6 +170,7 @@ export function parseArgs(argv: readonly string[]): Command {
 			if (inline !== undefined) throw new UsageError(`${name} takes no value, got \`${arg}\``);
 			if (spec.key === 'quiet') download.quiet = true;
 			else if (spec.key === 'noHedge') download.hedge = false;
+			else if (spec.key === 'noOverlap') download.overlap = false;
 			else if (spec.key === 'help') help = true;
 			else version = true;
 			continue;

@@ -81,6 +81,7 @@ async function download(command: DownloadCommand): Promise<number> {
 				...(command.chunkSize === undefined ? {} : { chunkSize: command.chunkSize }),
 				...(command.retries === undefined ? {} : { retry: command.retries }),
 				...(command.hedge ? {} : { hedge: false }),
+				...(command.overlap ? {} : { overlap: false }),
 			});
 		} catch (error) {
 			// The library validates options eagerly (a reserved header such as Range, ...).

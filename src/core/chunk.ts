@@ -35,6 +35,11 @@ export class Chunk {
 	run: readonly Chunk[] = [this];
 	/** The back part split off this chunk for another request (see `split`): handed out right after it. */
 	tail: Chunk | undefined;
+	/**
+	 * Set on the last chunk of a run while its slot may start its next request early (overlap):
+	 * called as the run nears its end; true when the slot was let go.
+	 */
+	nearEnd: (() => boolean) | undefined;
 
 	constructor(index: number, start: number, end: number, now: number) {
 		this.index = index;

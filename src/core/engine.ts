@@ -53,6 +53,8 @@ export interface DownloadStats {
 	 * chunk still arriving, so that all slots finish together.
 	 */
 	steals: number;
+	/** Times a slot was let go to start its next request before its current one ended (`overlap`). */
+	overlaps: number;
 	/** Requests in flight now, and the most at any time. */
 	inFlight: number;
 	maxInFlight: number;
@@ -144,6 +146,11 @@ export class Engine {
 	 */
 	private detached = 0;
 	/**
+	 * Runs whose slot was let go before they ended (overlap): still reading their last bytes, no
+	 * longer holding their slot. With `detached`, at most `maxHedging` at once.
+	 */
+	private early = 0;
+	/**
 	 * The hedge delay in use: `hedge.after`, doubled each time a hedged chunk is completed by the
 	 * request that went quiet before its hedges delivered a byte (a false alarm: the network
 	 * delivers in bursts), up to `MAX_HEDGE_AFTER`.
@@ -181,6 +188,7 @@ export class Engine {
 		hedges: 0,
 		hedgesWon: 0,
 		steals: 0,
+		overlaps: 0,
 		inFlight: 0,
 		maxInFlight: 0,
 		bufferedBytes: 0,
@@ -260,7 +268,7 @@ export class Engine {
 				if (this.settled) return;
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
-			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.detached === 0) {
+			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.detached === 0 && this.early === 0) {
 				this.stop(undefined);
 				controller.close();
 				return;
@@ -624,9 +632,14 @@ export class Engine {
 			if (!slot || (this.awaitingHeaders.has(slot) && now - chunk.lastProgressAt < headersDelay)) continue;
 			chunk.hedged++;
 			this.counters.hedges++;
-			if (this.detached < most) this.detachers.get(slot)?.();
+			if (this.extra() < most) this.detachers.get(slot)?.();
 			else slot.abort(RESTART);
 		}
+	}
+
+	/** Requests in flight on top of the slots' own: left behind by hedging, or let go early (overlap). */
+	private extra(): number {
+		return this.detached + this.early;
 	}
 
 	private hedgeBudget(max: number | undefined): number {
@@ -665,6 +678,18 @@ export class Engine {
 	private runChunks(run: readonly Chunk[], first: Opened | undefined): void {
 		let opened = first;
 		let hedging = false;
+		let letGo = false;
+		const last = run[run.length - 1] as Chunk;
+		if (this.options.overlap) {
+			last.nearEnd = () => {
+				if (this.settled || this.extra() >= maxHedging(this.options.concurrency)) return false;
+				letGo = true;
+				this.early++;
+				this.running--;
+				this.schedule();
+				return true;
+			};
+		}
 		this.retrying(run, () => received(run), async () => {
 			const from = run.findIndex((chunk) => !chunk.done);
 			// A hedge may have completed the run while this one waited to retry.
@@ -674,7 +699,16 @@ export class Engine {
 			hedging = outcome === 'detached' || outcome === 'restarted';
 			return outcome === 'done';
 		}).then(
-			() => this.chunkEnded(),
+			() => {
+				last.nearEnd = undefined;
+				if (!letGo) {
+					this.chunkEnded();
+					return;
+				}
+				this.early--;
+				this.schedule();
+				this.wake();
+			},
 			(error: unknown) => this.fail(error),
 		);
 	}
@@ -914,6 +948,8 @@ export class Engine {
 		};
 		signal.addEventListener('abort', onAbort, { once: true });
 		let ended = false;
+		/** When this response's first body byte came, for its pace. */
+		let firstAt: number | undefined;
 		try {
 			for (;;) {
 				const { done, value } = await reader.read();
@@ -944,6 +980,8 @@ export class Engine {
 					if (part === piece) break;
 					piece = piece.subarray(room);
 				}
+				firstAt ??= performance.now();
+				this.overlapNearEnd(run[run.length - 1] as Chunk, offset, opened.offset, firstAt);
 				// Another request completed this chunk (a hedge, or the quiet one it backs up): this one is redundant.
 				if (chunk.done && offset <= chunk.end) return true;
 				// The run ends short of the range asked for: a tail was split off (see `stealTails`).
@@ -959,6 +997,21 @@ export class Engine {
 			chunk.requests.delete(controller);
 			opened.release(ended);
 		}
+	}
+
+	/**
+	 * Lets the run's slot start its next request once the bytes left take no longer, at this
+	 * response's pace, than a request takes to answer (overlap).
+	 */
+	private overlapNearEnd(last: Chunk, offset: number, from: number, firstAt: number): void {
+		const nearEnd = last.nearEnd;
+		const left = last.end + 1 - offset;
+		if (!nearEnd || this.ttfb === undefined || left <= 0) return;
+		const elapsed = performance.now() - firstAt;
+		if (elapsed <= 0 || left * elapsed > (offset - from) * this.ttfb) return;
+		if (!nearEnd()) return;
+		last.nearEnd = undefined;
+		this.counters.overlaps++;
 	}
 
 	/** The read moves on to the run's next chunk: that chunk is now fed by this request. */

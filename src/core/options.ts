@@ -127,6 +127,15 @@ export interface ParallelGetOptions {
 	 * @default { after: 100 }
 	 */
 	hedge?: boolean | HedgeOptions;
+	/**
+	 * Overlap a slot's requests: when its request has about one time to first byte of bytes left,
+	 * the slot's next request is sent, so that its first byte comes as the last one arrives
+	 * instead of after an idle wait. Such early requests share the allowance of hedging: at most
+	 * `max(1, ceil(concurrency / 4))` requests, hedges and early ones together, run on top of
+	 * `concurrency`. `false` keeps requests in flight at `concurrency` (with `hedge: false` too).
+	 * @default true
+	 */
+	overlap?: boolean;
 	/** Called each time bytes are handed to the consumer. */
 	onProgress?: (progress: Progress) => void;
 }
@@ -144,6 +153,7 @@ export interface NormalizedOptions {
 	allowUnpinned: boolean;
 	/** undefined when hedging is off; `max` undefined means 10% of the chunks. */
 	hedge: { after: number; max: number | undefined } | undefined;
+	overlap: boolean;
 	onProgress: ((progress: Progress) => void) | undefined;
 }
 
@@ -261,6 +271,7 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		size: o.size === undefined ? undefined : integerOption('size', o.size, 0, 0),
 		allowUnpinned: booleanOption('allowUnpinned', o.allowUnpinned, false),
 		hedge: normalizeHedge(o.hedge),
+		overlap: booleanOption('overlap', o.overlap, true),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
 	};
 }
