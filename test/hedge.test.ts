@@ -349,6 +349,18 @@ describe('ParallelGetStream overlapping requests', () => {
 		expect(stats.maxBufferedBytes).toBeLessThanOrEqual(2 * 2 * chunk);
 	});
 
+	it('does not take pieces that arrive together for the pace: bodies faster than a time to first byte are not overlapped', async () => {
+		// Answers after 100 ms, then the whole 256 KiB at loopback speed: never a time to first
+		// byte of body left to read, so no request starts early (judging the pace from the first
+		// pieces alone let every slot go at once).
+		const object = origin.put('/burst.bin', { size: 8 * chunk, seed: 64 });
+		origin.fault('/burst.bin', () => ({ delayMs: 100 }));
+		const download = new ParallelGetStream(origin.url('/burst.bin'), { chunkSize: chunk, concurrency: 2, stallTimeout: false, hedge: false });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		origin.fault('/burst.bin', undefined);
+		expect(download.stats).toMatchObject({ overlaps: 0, maxInFlight: 2 });
+	});
+
 	it('keeps requests in flight at `concurrency` with `overlap: false`', async () => {
 		const stats = await overlapped('/not-overlapped.bin', 62, false);
 		expect(stats.overlaps).toBe(0);

@@ -80,6 +80,12 @@ interface Opened {
 
 const noop = (): void => {};
 
+/** Where a response's pace is measured from: when its first bytes came, and the offset after them. */
+interface Pace {
+	at: number;
+	offset: number;
+}
+
 /** How one request of a run ended; see `Engine.attempt`. */
 type Outcome = 'done' | 'superseded' | 'detached' | 'restarted';
 
@@ -948,8 +954,8 @@ export class Engine {
 		};
 		signal.addEventListener('abort', onAbort, { once: true });
 		let ended = false;
-		/** When this response's first body byte came, for its pace. */
-		let firstAt: number | undefined;
+		/** When this response's first bytes came, and where they ended: its pace is measured from there. */
+		let pace: Pace | undefined;
 		try {
 			for (;;) {
 				const { done, value } = await reader.read();
@@ -980,8 +986,8 @@ export class Engine {
 					if (part === piece) break;
 					piece = piece.subarray(room);
 				}
-				firstAt ??= performance.now();
-				this.overlapNearEnd(run[run.length - 1] as Chunk, offset, opened.offset, firstAt);
+				if (pace) this.overlapNearEnd(run[run.length - 1] as Chunk, offset, pace);
+				else pace = { at: performance.now(), offset };
 				// Another request completed this chunk (a hedge, or the quiet one it backs up): this one is redundant.
 				if (chunk.done && offset <= chunk.end) return true;
 				// The run ends short of the range asked for: a tail was split off (see `stealTails`).
@@ -1003,12 +1009,15 @@ export class Engine {
 	 * Lets the run's slot start its next request once the bytes left take no longer, at this
 	 * response's pace, than a request takes to answer (overlap).
 	 */
-	private overlapNearEnd(last: Chunk, offset: number, from: number, firstAt: number): void {
+	private overlapNearEnd(last: Chunk, offset: number, pace: Pace): void {
 		const nearEnd = last.nearEnd;
 		const left = last.end + 1 - offset;
-		if (!nearEnd || this.ttfb === undefined || left <= 0) return;
-		const elapsed = performance.now() - firstAt;
-		if (elapsed <= 0 || left * elapsed > (offset - from) * this.ttfb) return;
+		const ttfb = this.ttfb;
+		if (!nearEnd || ttfb === undefined || left <= 0) return;
+		// The pace counts once the body has been read for a time to first byte at least: pieces
+		// that arrive together (what the socket held) say nothing about it.
+		const elapsed = performance.now() - pace.at;
+		if (elapsed < ttfb || left * elapsed > (offset - pace.offset) * ttfb) return;
 		if (!nearEnd()) return;
 		last.nearEnd = undefined;
 		this.counters.overlaps++;
