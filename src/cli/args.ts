@@ -15,7 +15,7 @@ Downloads <url> over parallel HTTP Range requests, in order, to a file or to std
 Options:
   -o, --output FILE      write to FILE (through FILE.part, renamed when complete);
                          without it, or with \`-o -\`, write to stdout
-  -c, --concurrency N    range requests in flight at most, 1-${MAX_CONCURRENCY} (default 8)
+  -c, --concurrency N    connections reading at once, 1-${MAX_CONCURRENCY} (default 8)
       --chunk-size SIZE  chunk size (default 8MiB), one or two per request; k, M, G, KiB, MiB
                          and GiB are powers of 1024, so 8M = 8MiB = 8388608
   -H, --header 'Name: value'

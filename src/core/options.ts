@@ -71,8 +71,9 @@ export interface HedgeOptions {
 
 export interface ParallelGetOptions {
 	/**
-	 * Range requests in flight at most (hedges of stalled requests aside, see `hedge`).
-	 * `1` makes one plain GET without `Range`.
+	 * Connections reading at once: range requests in flight at most, besides at most
+	 * `max(1, ceil(concurrency / 4))` more for hedges of stalled requests and overlapping
+	 * requests (see `hedge`, `overlap`). `1` makes one plain GET without `Range`.
 	 * @default 8
 	 */
 	concurrency?: number;
