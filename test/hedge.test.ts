@@ -5,9 +5,9 @@
  * (overlap). Each is tested with the others off, unless a test says otherwise.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ParallelGetStream, RevisionChangedError } from '../src/index.ts';
+import { type ParallelGetOptions, ParallelGetStream, RevisionChangedError } from '../src/index.ts';
 import { drain, rejection } from './support/collect.ts';
-import { type Origin, startOrigin } from './support/origin.ts';
+import { type FaultRule, type Origin, startOrigin } from './support/origin.ts';
 import { expectChunkRuns, tailRanges } from './support/runs.ts';
 
 const KiB = 1024;
@@ -278,17 +278,25 @@ describe('ParallelGetStream hedging', () => {
 	});
 });
 
+/**
+ * Downloads a generated object from `path` with every response shaped by `rule`, checks its bytes
+ * by hash and waits until the origin is idle. Returns the download and the GETs the origin saw.
+ */
+async function shapedDownload(path: string, seed: number, size: number, rule: FaultRule, options: ParallelGetOptions) {
+	const object = origin.put(path, { size, seed });
+	origin.fault(path, rule);
+	const download = new ParallelGetStream(origin.url(path), { stallTimeout: false, ...options });
+	expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+	await origin.whenIdle();
+	origin.fault(path, undefined);
+	return { object, download, records: origin.requestsTo(path).filter((record) => record.method === 'GET') };
+}
+
 describe('ParallelGetStream tail stealing', () => {
 	const MiB = 1024 * KiB;
 	/** Two 1 MiB chunks at 2 MiB/s per connection, each answered after 30 ms, for 4 slots. */
-	async function stealable(path: string, seed: number, hedge: false | { after: number }) {
-		const object = origin.put(path, { size: 2 * MiB, seed });
-		origin.fault(path, () => ({ bytesPerSecond: 2 * MiB, delayMs: 30 }));
-		const download = new ParallelGetStream(origin.url(path), { chunkSize: MiB, concurrency: 4, stallTimeout: false, overlap: false, hedge });
-		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
-		await origin.whenIdle();
-		origin.fault(path, undefined);
-		return { object, download, records: origin.requestsTo(path).filter((record) => record.method === 'GET') };
+	function stealable(path: string, seed: number, hedge: false | { after: number }) {
+		return shapedDownload(path, seed, 2 * MiB, () => ({ bytesPerSecond: 2 * MiB, delayMs: 30 }), { chunkSize: MiB, concurrency: 4, overlap: false, hedge });
 	}
 
 	it('gives the back half of the busiest chunk to a slot left free, and stops the chunk’s request where the tail begins', async () => {
@@ -327,13 +335,9 @@ describe('ParallelGetStream overlapping requests', () => {
 	const chunk = 256 * KiB;
 	/** 8 chunks at 1 MiB/s per connection, each answered after 100 ms, for 2 slots; no hedging or stealing. */
 	async function overlapped(path: string, seed: number, overlap: boolean) {
-		const object = origin.put(path, { size: 8 * chunk, seed });
-		origin.fault(path, () => ({ bytesPerSecond: 4 * chunk, delayMs: 100 }));
-		const download = new ParallelGetStream(origin.url(path), { chunkSize: chunk, concurrency: 2, stallTimeout: false, hedge: false, overlap });
-		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
-		await origin.whenIdle();
-		origin.fault(path, undefined);
-		const ranges = origin.requestsTo(path).map((record) => record.range);
+		const rule = () => ({ bytesPerSecond: 4 * chunk, delayMs: 100 });
+		const { download, records } = await shapedDownload(path, seed, 8 * chunk, rule, { chunkSize: chunk, concurrency: 2, hedge: false, overlap });
+		const ranges = records.map((record) => record.range);
 		// Each chunk asked for once, one or two to a request: overlapping adds no request.
 		expect(download.stats.requests).toBe(expectChunkRuns(ranges, 8 * chunk, chunk).length);
 		expect(download.stats.bufferedBytes).toBe(0);
@@ -353,11 +357,7 @@ describe('ParallelGetStream overlapping requests', () => {
 		// Answers after 100 ms, then the whole 256 KiB at loopback speed: never a time to first
 		// byte of body left to read, so no request starts early (judging the pace from the first
 		// pieces alone let every slot go at once).
-		const object = origin.put('/burst.bin', { size: 8 * chunk, seed: 64 });
-		origin.fault('/burst.bin', () => ({ delayMs: 100 }));
-		const download = new ParallelGetStream(origin.url('/burst.bin'), { chunkSize: chunk, concurrency: 2, stallTimeout: false, hedge: false });
-		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
-		origin.fault('/burst.bin', undefined);
+		const { download } = await shapedDownload('/burst.bin', 64, 8 * chunk, () => ({ delayMs: 100 }), { chunkSize: chunk, concurrency: 2, hedge: false });
 		expect(download.stats).toMatchObject({ overlaps: 0, maxInFlight: 2 });
 	});
 
@@ -373,24 +373,20 @@ describe('ParallelGetStream with hedging, tail stealing and overlap together (th
 	it('keeps the bytes intact and at most concurrency + max(1, ceil(c / 4)) requests in flight while all three act', async () => {
 		const chunk = 1024 * KiB;
 		const size = 8 * chunk + 1000;
-		const object = origin.put('/all-on.bin', { size, seed: 63 });
 		// Every third response stalls 400 ms a quarter in; all answer after 40 ms at 4 MiB/s.
-		origin.fault('/all-on.bin', (request) => ({
+		const rule: FaultRule = (request) => ({
 			bytesPerSecond: 4 * chunk,
 			delayMs: 40,
 			...(request.count % 3 === 0 ? { stallAfterBytes: chunk / 4, stallMs: 400 } : {}),
-		}));
-		const download = new ParallelGetStream(origin.url('/all-on.bin'), { chunkSize: chunk, concurrency: 4, stallTimeout: false, hedge: { after: 100 } });
-		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		});
+		const { download, records } = await shapedDownload('/all-on.bin', 63, size, rule, { chunkSize: chunk, concurrency: 4, hedge: { after: 100 } });
 		const stats = download.stats;
 		expect(stats.hedges).toBeGreaterThanOrEqual(1);
 		expect(stats.steals).toBeGreaterThanOrEqual(1);
 		expect(stats.overlaps).toBeGreaterThanOrEqual(1);
 		expect(stats.maxInFlight).toBeLessThanOrEqual(4 + 1);
 		expect(stats.bytesReceived).toBe(size);
-		expect(stats.requests).toBe(origin.requestsTo('/all-on.bin').length);
+		expect(stats.requests).toBe(records.length);
 		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
-		await origin.whenIdle();
-		origin.fault('/all-on.bin', undefined);
 	});
 });
