@@ -3,10 +3,10 @@
  * few bytes, so several range requests are open when the page stops; the origin's own records
  * then show every one of them closed by the browser.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Origin, RequestRecord } from '../support/origin.ts';
+import { expect, it } from 'vitest';
+import type { RequestRecord } from '../support/origin.ts';
 import { describeChromium, until, usePage } from './support/chromium.ts';
-import { type PageOptions, openHarness, startSite } from './support/site.ts';
+import { type PageOptions, useHarness } from './support/site.ts';
 
 const CHUNK = 128 * 1024;
 const SIZE = 16 * CHUNK;
@@ -17,32 +17,21 @@ const gets = (records: RequestRecord[]): RequestRecord[] => records.filter((reco
 
 describeChromium('Chromium: the page stops a download', () => {
 	const chromium = usePage();
-	let site: Origin;
-
-	beforeAll(async () => {
-		site = await startSite();
-	});
-	afterAll(async () => {
-		await site?.close();
-	});
-	beforeEach(async () => {
-		await openHarness(chromium.page, site);
-		site.resetStats();
-	});
+	const harness = useHarness(chromium);
 
 	/**
 	 * Starts a download on the page, reads the first chunk, waits until every range request after
 	 * it has stalled (at least CONCURRENCY - 1 of them: the slots the first chunk left free).
 	 */
 	async function startStalled(path: string): Promise<void> {
-		site.put(path, { size: SIZE, seed: 5 });
-		site.fault(path, ({ range }) => (range && range.start > 0 ? { stallAfterBytes: STALL_AFTER } : undefined));
+		harness.site.put(path, { size: SIZE, seed: 5 });
+		harness.site.fault(path, ({ range }) => (range && range.start > 0 ? { stallAfterBytes: STALL_AFTER } : undefined));
 		// No hedging: the stalls are the test's own, and every request after the first must stall.
 		const options: PageOptions = { chunkSize: CHUNK, concurrency: CONCURRENCY, hedge: false };
-		await chromium.page.evaluate(([href, opts]) => window.harness.start(href, opts), [site.url(path), options] as const);
+		await chromium.page.evaluate(([href, opts]) => window.harness.start(href, opts), [harness.site.url(path), options] as const);
 		expect(await chromium.page.evaluate((count) => window.harness.readAtLeast(count), CHUNK)).toBe(CHUNK);
 		await until(() => {
-			const records = gets(site.requestsTo(path));
+			const records = gets(harness.site.requestsTo(path));
 			const stalled = records.filter((record) => record.bytesSent === STALL_AFTER && record.endedAt === undefined).length;
 			return stalled >= CONCURRENCY - 1 && stalled === records.length - 1;
 		}, 'every range request after the first stalled');
@@ -50,13 +39,13 @@ describeChromium('Chromium: the page stops a download', () => {
 
 	/** Every range request has ended; the stalled ones were closed by the browser, none came after. */
 	async function expectAllStopped(path: string): Promise<void> {
-		await site.whenIdle(15_000);
-		const records = gets(site.requestsTo(path));
+		await harness.site.whenIdle(15_000);
+		const records = gets(harness.site.requestsTo(path));
 		expect(records.length).toBeGreaterThanOrEqual(CONCURRENCY);
 		expect(records[0]?.aborted).toBe(false);
 		expect(records.slice(1).every((record) => record.aborted)).toBe(true);
 		expect(records.every((record) => record.endedAt !== undefined)).toBe(true);
-		expect(site.inFlight).toBe(0);
+		expect(harness.site.inFlight).toBe(0);
 	}
 
 	it('reader.cancel() aborts every range request in flight', async () => {
@@ -74,7 +63,7 @@ describeChromium('Chromium: the page stops a download', () => {
 	});
 
 	it('a signal aborted before the start sends no request at all', async () => {
-		site.put('/never.bin', { size: SIZE, seed: 6 });
+		harness.site.put('/never.bin', { size: SIZE, seed: 6 });
 		const error = await chromium.page.evaluate(async (href) => {
 			const controller = new AbortController();
 			controller.abort();
@@ -85,8 +74,8 @@ describeChromium('Chromium: the page stops a download', () => {
 			} catch (caught) {
 				return (caught as Error).name;
 			}
-		}, site.url('/never.bin'));
+		}, harness.site.url('/never.bin'));
 		expect(error).toBe('AbortError');
-		expect(site.requestsTo('/never.bin')).toHaveLength(0);
+		expect(harness.site.requestsTo('/never.bin')).toHaveLength(0);
 	});
 });

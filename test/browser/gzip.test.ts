@@ -4,12 +4,11 @@
  * what makes this work: the server sends the .gz as it is, without Content-Encoding.
  */
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { objectBytes, objectSha256 } from '../support/object.ts';
-import type { Origin } from '../support/origin.ts';
 import { describeChromium, usePage } from './support/chromium.ts';
 import { expectChunkRuns } from '../support/runs.ts';
-import { openHarness, startSite } from './support/site.ts';
+import { useHarness } from './support/site.ts';
 
 const SIZE = 3 * 1024 * 1024 + 12_345;
 const SEED = 41;
@@ -17,24 +16,16 @@ const CHUNK = 128 * 1024;
 
 describeChromium('Chromium: a .gz piped to DecompressionStream', () => {
 	const chromium = usePage();
-	let site: Origin;
+	const harness = useHarness(chromium);
 	let gz: Uint8Array;
 
-	beforeAll(async () => {
+	beforeAll(() => {
 		gz = gzipSync(objectBytes(SIZE, SEED), { level: 6 });
-		site = await startSite();
-	});
-	afterAll(async () => {
-		await site?.close();
-	});
-	beforeEach(async () => {
-		await openHarness(chromium.page, site);
-		site.resetStats();
 	});
 
 	it('decompresses while downloading, in order, and the output hashes to the original', async () => {
-		site.put('/data/object.bin.gz', { body: gz, contentType: 'application/gzip' });
-		const url = site.url('/data/object.bin.gz');
+		harness.site.put('/data/object.bin.gz', { body: gz, contentType: 'application/gzip' });
+		const url = harness.site.url('/data/object.bin.gz');
 		const result = await chromium.page.evaluate(
 			([href, chunkSize]) => window.harness.download(href, { chunkSize, concurrency: 4, hedge: false }, { gunzip: true }),
 			[url, CHUNK] as const,
@@ -52,10 +43,10 @@ describeChromium('Chromium: a .gz piped to DecompressionStream', () => {
 		expect(result.stats.loaded).toBe(gz.byteLength);
 
 		// Range requests for one or two chunks each; together they cover the file exactly once.
-		const gets = site.requestsTo('/data/object.bin.gz').filter((record) => record.method === 'GET');
+		const gets = harness.site.requestsTo('/data/object.bin.gz').filter((record) => record.method === 'GET');
 		expectChunkRuns(gets.map((record) => record.range), gz.byteLength, CHUNK);
 		// Discovery is unpinned; every later chunk is pinned to the ETag the first answer carried.
-		const etag = site.get('/data/object.bin.gz')?.etag;
+		const etag = harness.site.get('/data/object.bin.gz')?.etag;
 		expect(gets[0]?.headers['if-match']).toBeUndefined();
 		for (const record of gets.slice(1)) expect(record.headers['if-match']).toBe(etag);
 		// Fetch adds `Accept-Encoding: identity` to Range requests: ranges of an encoded body would
@@ -64,8 +55,8 @@ describeChromium('Chromium: a .gz piped to DecompressionStream', () => {
 	});
 
 	it('parallelGet() gives a Response whose body pipes through DecompressionStream the same way', async () => {
-		site.put('/data/response.bin.gz', { body: gz, contentType: 'application/gzip' });
-		const url = site.url('/data/response.bin.gz');
+		harness.site.put('/data/response.bin.gz', { body: gz, contentType: 'application/gzip' });
+		const url = harness.site.url('/data/response.bin.gz');
 		const result = await chromium.page.evaluate(
 			async ([href, chunkSize]) => {
 				const response = await window.library.parallelGet(href, { chunkSize, concurrency: 3, hedge: false });
@@ -86,7 +77,7 @@ describeChromium('Chromium: a .gz piped to DecompressionStream', () => {
 			contentType: 'application/gzip',
 			sha256: await objectSha256(SIZE, SEED),
 		});
-		const ranged = site.requestsTo('/data/response.bin.gz').filter((record) => record.method === 'GET');
+		const ranged = harness.site.requestsTo('/data/response.bin.gz').filter((record) => record.method === 'GET');
 		expectChunkRuns(ranged.map((record) => record.range), gz.byteLength, CHUNK);
 	});
 });

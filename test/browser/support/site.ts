@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { DownloadInfo, DownloadStats, ParallelGetOptions } from '../../../src/index.ts';
 import { type Origin, type RequestRecord, type StartOriginOptions, startOrigin } from '../../support/origin.ts';
 import { MAX_RUN } from '../../support/runs.ts';
@@ -33,7 +34,7 @@ export interface DownloadResult extends ReadResult {
 }
 
 /** Options that survive the trip into the page (no functions, no signals). */
-export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout' | 'hedge'> & {
+export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout' | 'hedge' | 'overlap'> & {
 	retry?: number | { limit?: number; backoffLimit?: number };
 };
 
@@ -66,6 +67,31 @@ export async function startSite(options?: StartOriginOptions): Promise<Origin> {
 export async function openHarness(page: Page, site: Origin): Promise<void> {
 	await page.goto(site.url('/pages/harness.html'));
 	await page.waitForFunction(() => window.harness !== undefined, undefined, { timeout: 15_000 });
+}
+
+/**
+ * A site for the file's tests, started once, and the harness page opened on it (counters reset)
+ * before each test. Call after `usePage()`; read `site` inside hooks and tests.
+ */
+export function useHarness(chromium: { readonly page: Page }): { readonly site: Origin } {
+	let site: Origin | undefined;
+	beforeAll(async () => {
+		site = await startSite();
+	});
+	afterAll(async () => {
+		await site?.close();
+	});
+	beforeEach(async () => {
+		if (!site) throw new Error('the site did not start');
+		await openHarness(chromium.page, site);
+		site.resetStats();
+	});
+	return {
+		get site(): Origin {
+			if (!site) throw new Error('the site did not start');
+			return site;
+		},
+	};
 }
 
 /** The Range headers of `records`, ordered by first byte. */
