@@ -37,9 +37,10 @@ export class Chunk {
 	tail: Chunk | undefined;
 	/**
 	 * Set on the last chunk of a run while its slot may start its next request early (overlap):
-	 * called as the run nears its end; true when the slot was let go.
+	 * called as the run nears its end; lets the slot go, and unsets itself, when the allowance
+	 * for requests on top of `concurrency` has room.
 	 */
-	nearEnd: (() => boolean) | undefined;
+	nearEnd: (() => void) | undefined;
 
 	constructor(index: number, start: number, end: number, now: number) {
 		this.index = index;

@@ -274,7 +274,7 @@ export class Engine {
 				if (this.settled) return;
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
-			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.detached === 0 && this.early === 0) {
+			if (this.totalChunks !== undefined && this.nextEmit >= this.totalChunks && this.running === 0 && this.extra() === 0) {
 				this.stop(undefined);
 				controller.close();
 				return;
@@ -688,12 +688,13 @@ export class Engine {
 		const last = run[run.length - 1] as Chunk;
 		if (this.options.overlap) {
 			last.nearEnd = () => {
-				if (this.settled || this.extra() >= maxHedging(this.options.concurrency)) return false;
+				if (this.settled || this.extra() >= maxHedging(this.options.concurrency)) return;
+				last.nearEnd = undefined;
 				letGo = true;
 				this.early++;
+				this.counters.overlaps++;
 				this.running--;
 				this.schedule();
-				return true;
 			};
 		}
 		this.retrying(run, () => received(run), async () => {
@@ -1018,9 +1019,7 @@ export class Engine {
 		// that arrive together (what the socket held) say nothing about it.
 		const elapsed = performance.now() - pace.at;
 		if (elapsed < ttfb || left * elapsed > (offset - pace.offset) * ttfb) return;
-		if (!nearEnd()) return;
-		last.nearEnd = undefined;
-		this.counters.overlaps++;
+		nearEnd();
 	}
 
 	/** The read moves on to the run's next chunk: that chunk is now fed by this request. */
