@@ -49,8 +49,8 @@ export interface DownloadStats {
 	hedges: number;
 	hedgesWon: number;
 	/**
-	 * Times a free slot, with no chunk left to start, took over the back half of the slowest
-	 * chunk still arriving, so that all slots finish together.
+	 * Times a free slot, with no chunk left to start, took over the back half of what the busiest
+	 * slot still had to read (tail stealing), so that all slots finish together.
 	 */
 	steals: number;
 	/** Times a slot was let go to start its next request before its current one ended (`overlap`). */
@@ -530,9 +530,9 @@ export class Engine {
 
 	/**
 	 * Hedges stalled chunks, then fills free slots with new chunks while the window allows
-	 * (cachew#360: 2 x concurrency ahead of the oldest unread). A request left behind by hedging
-	 * holds no slot (it is not transferring); there are at most `maxHedging` of them, so requests
-	 * in flight never exceed `concurrency + maxHedging`.
+	 * (cachew#360: 2 x concurrency ahead of the oldest unread). A request left behind by hedging,
+	 * or let go early near its end (overlap), holds no slot; there are at most `maxHedging` of
+	 * them together (`extra()`), so requests in flight never exceed `concurrency + maxHedging`.
 	 */
 	private schedule(): void {
 		if (this.settled || this.totalChunks === undefined || this.pin === undefined) return;
@@ -619,9 +619,9 @@ export class Engine {
 	 * request behind, still in flight and still feeding the chunk should it wake up, and asks for
 	 * the rest of its chunks again on a fresh request. The slot goes on working, and whichever
 	 * request completes a chunk first aborts the other. At most `maxHedging` requests are left
-	 * behind at once; with that many, the slot's quiet request is aborted instead and asked for
-	 * again at once (no backoff, no failure counted). A chunk that no slot is reading (waiting to
-	 * retry, or further on in a run) is not stalled.
+	 * behind at once, counting those let go early (overlap); with that many, the slot's quiet
+	 * request is aborted instead and asked for again at once (no backoff, no failure counted). A
+	 * chunk that no slot is reading (waiting to retry, or further on in a run) is not stalled.
 	 */
 	private hedgeStalled(): void {
 		const hedge = this.options.hedge;

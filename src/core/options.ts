@@ -152,7 +152,7 @@ export interface NormalizedOptions {
 	stallTimeout: number | false;
 	size: number | undefined;
 	allowUnpinned: boolean;
-	/** undefined when hedging is off; `max` undefined means 10% of the chunks. */
+	/** undefined when hedging is off; `max` undefined means 25 % of the chunks, at least `concurrency`. */
 	hedge: { after: number; max: number | undefined } | undefined;
 	overlap: boolean;
 	onProgress: ((progress: Progress) => void) | undefined;
