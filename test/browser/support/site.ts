@@ -118,19 +118,19 @@ export function chunkRanges(size: number, chunkSize: number): string[] {
 export function expectChunksAndHedges(gets: RequestRecord[], size: number, chunkSize: number, etag: string | null | undefined): number {
 	const chunks = chunkRanges(size, chunkSize);
 	const covered = new Set<number>();
-	const bounds = gets.map((record) => /^bytes=(\d+)-(\d+)$/.exec(record.range ?? '')?.slice(1).map(Number) ?? []);
-	const tailStarts = new Set(bounds.map(([start]) => start as number).filter((start) => start % chunkSize !== 0));
+	const bounds = gets.map((record) => /^bytes=(\d+)-(\d+)$/.exec(record.range ?? '')?.slice(1).map(Number) ?? [Number.NaN, Number.NaN]);
+	const starts = bounds.map(([start]) => start as number);
+	const tailStarts = new Set(starts.filter((start) => start % chunkSize !== 0));
 	for (const [i, record] of gets.entries()) {
-		const [start, end] = bounds[i] as number[];
-		const first = Math.floor(Number(start) / chunkSize);
-		const last = Math.floor(Number(end) / chunkSize);
+		const [start, end] = bounds[i] as [number, number];
+		const first = Math.floor(start / chunkSize);
+		const last = Math.floor(end / chunkSize);
 		const chunkEnd = Math.min((last + 1) * chunkSize, size) - 1;
-		if (Number(end) !== chunkEnd && !tailStarts.has(Number(end) + 1)) throw new Error(`${record.range} does not end where a chunk or a tail of it starts (${chunkEnd})`);
+		if (end !== chunkEnd && !tailStarts.has(end + 1)) throw new Error(`${record.range} does not end where a chunk or a tail of it starts (${chunkEnd})`);
 		if (last - first + 1 > MAX_RUN) throw new Error(`${record.range} covers more than ${MAX_RUN} chunks`);
-		if (Number(start) > 0 && record.headers['if-match'] !== etag) throw new Error(`${record.range} is not pinned to ${etag}`);
-		if (Number(start) % chunkSize === 0) for (let chunk = first; chunk <= last; chunk++) covered.add(chunk);
+		if (start > 0 && record.headers['if-match'] !== etag) throw new Error(`${record.range} is not pinned to ${etag}`);
+		if (start % chunkSize === 0) for (let chunk = first; chunk <= last; chunk++) covered.add(chunk);
 	}
 	if (covered.size !== chunks.length) throw new Error(`not every chunk was asked for from its start; saw ${sortedRanges(gets).join(', ')}`);
-	const runStarts = new Set(bounds.map(([start]) => start as number).filter((start) => start % chunkSize === 0));
-	return gets.length - runStarts.size;
+	return gets.length - new Set(starts.filter((start) => start % chunkSize === 0)).size;
 }
