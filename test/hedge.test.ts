@@ -299,7 +299,7 @@ describe('ParallelGetStream tail stealing', () => {
 		return shapedDownload(path, seed, 2 * MiB, () => ({ bytesPerSecond: 2 * MiB, delayMs: 30 }), { chunkSize: MiB, concurrency: 4, overlap: false, hedge });
 	}
 
-	it('gives the back half of the busiest chunk to a slot left free, and stops the chunk’s request where the tail begins', async () => {
+	it('gives the back of the busiest chunk to a slot left free, and stops the chunk’s request where the tail begins', async () => {
 		// Hedging on but slow to start, so every extra request is a stolen tail.
 		const { object, download, records } = await stealable('/steal.bin', 51, { after: 5000 });
 		const stats = download.stats;

@@ -1,3 +1,5 @@
+import { STEAL_MIN_BYTES, STEAL_MIN_LEAD } from './constants.ts';
+
 /** Bytes as fetch bodies deliver them (a plain ArrayBuffer behind each view). */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -119,4 +121,18 @@ export class Chunk {
 			chunk.bufferedBytes = 0;
 		}
 	}
+}
+
+/**
+ * Tail stealing: how many bytes at the end of a busy run a free slot should take over, or 0 when
+ * none are worth a request. `left` is what the run has still to receive, `lead` what it receives
+ * while the free slot's request waits for its first byte, `room` the most its last chunk can give
+ * (past its frontier). The free slot reads nothing for that wait while the busy one reads on, so
+ * both end together when the tail is half of what is left once the lead is taken off; the
+ * download then ends `share / pace` sooner, worth a request from `STEAL_MIN_LEAD` times the time
+ * to first byte and `STEAL_MIN_BYTES` on.
+ */
+export function tailShare(left: number, lead: number, room: number): number {
+	const share = Math.min(Math.floor((left - lead) / 2), room);
+	return share >= Math.max(STEAL_MIN_BYTES, STEAL_MIN_LEAD * lead) ? share : 0;
 }

@@ -26,10 +26,11 @@ export const HEDGES_PER_CHUNK = 2;
 export const HEDGE_BUDGET_FRACTION = 0.25;
 /**
  * Tail stealing: a free slot at the end of the object takes over at least this many bytes of the
- * busiest slot's rest, and at least what a slot receives in this many times to first byte.
+ * busiest slot's rest, and at least what a slot receives in this many times to first byte (the
+ * download then ends at least half a time to first byte sooner).
  */
 export const STEAL_MIN_BYTES = 256 * 1024;
-export const STEAL_TTFB_FACTOR = 2;
+export const STEAL_MIN_LEAD = 0.5;
 /** Tails stolen at most per download, per slot. */
 export const STEALS_PER_SLOT = 2;
 /** Hedges in flight at once, beyond `concurrency`. */

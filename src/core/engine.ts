@@ -8,7 +8,7 @@ import { parseContentLength, parseContentRange, rangeHeader } from '../http/cont
 import type { Send } from '../http/request.ts';
 import { type Pin, pinFromHeaders, pinHeaders } from '../http/validators.ts';
 import { delay, Watchdog } from '../utils/abort.ts';
-import { type Bytes, Chunk } from './chunk.ts';
+import { type Bytes, Chunk, tailShare } from './chunk.ts';
 import {
 	CONSUMER_WAIT_PERIOD,
 	CONSUMER_WAIT_SHARE,
@@ -16,8 +16,6 @@ import {
 	HEDGES_PER_CHUNK,
 	MAX_HEDGE_AFTER,
 	maxHedging,
-	STEAL_MIN_BYTES,
-	STEAL_TTFB_FACTOR,
 	STEALS_PER_SLOT,
 	WINDOW_FACTOR,
 } from './constants.ts';
@@ -49,7 +47,7 @@ export interface DownloadStats {
 	hedges: number;
 	hedgesWon: number;
 	/**
-	 * Times a free slot, with no chunk left to start, took over the back half of what the busiest
+	 * Times a free slot, with no chunk left to start, took over the back part of what the busiest
 	 * slot still had to read (tail stealing), so that all slots finish together.
 	 */
 	steals: number;
@@ -568,11 +566,11 @@ export class Engine {
 	}
 
 	/**
-	 * At the end of the object, a slot with no chunk left to start takes over the back half of
+	 * At the end of the object, a slot with no chunk left to start takes over the back part of
 	 * what the busiest slot still has to read: the last chunk of that slot's run is split, its
 	 * request stops where the tail begins, and the tail is asked for on a request of its own. All
 	 * slots then finish close together instead of waiting for the one that started last (or
-	 * stalled). Only with hedging on, and only where the half is worth a request's time to first
+	 * stalled). Only with hedging on, and only where the tail is worth a request's time to first
 	 * byte, and at most `STEALS_PER_SLOT x concurrency` times; no byte is asked for twice, and
 	 * the free slot's request stays within `concurrency`.
 	 */
@@ -591,23 +589,19 @@ export class Engine {
 				}
 			}
 			if (!best) return;
-			const half = Math.min(Math.floor(most / 2), best.end - best.frontier);
-			if (half < this.minSteal()) return;
-			const tail = best.split(best.end + 1 - half, performance.now());
+			const share = tailShare(most, this.slotPace() * (this.ttfb ?? 0), best.end - best.frontier);
+			if (share === 0) return;
+			const tail = best.split(best.end + 1 - share, performance.now());
 			this.counters.steals++;
 			this.running++;
 			this.runChunks([tail], undefined);
 		}
 	}
 
-	/**
-	 * The smallest tail worth a request of its own: `STEAL_MIN_BYTES`, and at least what a slot
-	 * receives in `STEAL_TTFB_FACTOR` times the time to first byte at this download's pace so far.
-	 */
-	private minSteal(): number {
+	/** Bytes per ms one slot has received on average since the download started. */
+	private slotPace(): number {
 		const elapsed = performance.now() - this.startedAt;
-		const perSlot = elapsed > 0 ? this.counters.bytesReceived / elapsed / this.options.concurrency : 0;
-		return Math.max(STEAL_MIN_BYTES, perSlot * STEAL_TTFB_FACTOR * (this.ttfb ?? 0));
+		return elapsed > 0 ? this.counters.bytesReceived / elapsed / this.options.concurrency : 0;
 	}
 
 	// ---------------------------------------------------------------- hedging
