@@ -2,17 +2,18 @@
  * One measured download in a process of its own, so that peak RSS belongs to this run only.
  * Usage: node bench/client.ts '<ClientSpec as JSON>'; prints one `ClientResult` as JSON.
  *
- * Both Node clients read through the same loop (a reader, a SHA-256 of every byte, an optional
- * pace), so the difference between them is the download itself.
+ * The library and one fetch() read through the same loop (a reader, a SHA-256 of every byte, an
+ * optional pace), so the difference between them is the download itself. `split` is a reference,
+ * not a peer: see `splitDownload`.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROBE_HEADER } from './scenarios.ts';
 
 export interface ClientSpec {
-	tool: 'library' | 'fetch';
+	tool: 'library' | 'fetch' | 'split';
 	url: string;
-	/** Library options. */
+	/** Library options; `concurrency` is also the number of parts of `split`. */
 	concurrency?: number;
 	chunkSize?: number;
 	/** Bytes per second the consumer reads at most; undefined = as fast as it can. */
@@ -27,9 +28,9 @@ export interface ClientResult {
 	ttfbMs: number;
 	/**
 	 * Time to first byte of a second download in the same process, made after the measured one
-	 * (code compiled, connections open): what a long-lived process sees.
+	 * (code compiled, connections open): what a long-lived process sees. Not for `split`.
 	 */
-	warmTtfbMs: number;
+	warmTtfbMs?: number;
 	elapsedMs: number;
 	/** CPU time (user + system, all threads of the process) the measured download took. */
 	cpuMs: number;
@@ -86,13 +87,54 @@ async function open(spec: ClientSpec, library: Library | undefined, headers: Rec
 	return { stream: response.body };
 }
 
+/**
+ * The reference for what `concurrency` connections can carry at all: the size known beforehand
+ * (no discovery), one range request per equal part, all sent at once, nothing checked, each read
+ * at its offset into one buffer the size of the object (no window). The clock stops with the last
+ * byte; the SHA-256 of the buffer is taken after that.
+ */
+async function splitDownload(url: string, size: number, parts: number, started: number): Promise<{ object: Uint8Array; bytes: number; ttfbMs: number; elapsedMs: number }> {
+	const object = new Uint8Array(size);
+	const part = Math.ceil(size / parts);
+	let bytes = 0;
+	let firstAt: number | undefined;
+	await Promise.all(
+		Array.from({ length: Math.min(parts, Math.ceil(size / part)) }, async (_, index) => {
+			const start = index * part;
+			const end = Math.min(size, start + part) - 1;
+			const response = await fetch(url, { headers: { range: `bytes=${start}-${end}` } });
+			if (response.status !== 206 || !response.body) throw new Error(`status ${response.status} for bytes=${start}-${end}`);
+			let offset = start;
+			for await (const piece of response.body) {
+				firstAt ??= performance.now();
+				object.set(piece, offset);
+				offset += piece.byteLength;
+			}
+			if (offset !== end + 1) throw new Error(`bytes=${start}-${end}: the body ended at ${offset}`);
+			bytes += offset - start;
+		}),
+	);
+	const elapsedMs = performance.now() - started;
+	return { object, bytes, ttfbMs: (firstAt ?? performance.now()) - started, elapsedMs };
+}
+
 async function main(spec: ClientSpec): Promise<ClientResult> {
 	const library = spec.tool === 'library' ? await import('../src/index.ts') : undefined;
-	// Warm-up: fetch's HTTP stack is loaded lazily; both clients load it before the baseline.
+	// Warm-up: fetch's HTTP stack is loaded lazily; every client loads it before the baseline.
 	// HEAD does not count as a response for the origin's straggler sequence.
 	const warm = await fetch(spec.url, { method: 'HEAD', headers: { [PROBE_HEADER]: '1' } });
 	await warm.arrayBuffer();
 	const baselineRssBytes = process.memoryUsage.rss();
+	if (spec.tool === 'split') {
+		const size = Number(warm.headers.get('content-length'));
+		const started = performance.now();
+		const cpu = process.cpuUsage();
+		const { object, bytes, ttfbMs, elapsedMs } = await splitDownload(spec.url, size, spec.concurrency ?? 8, started);
+		const used = process.cpuUsage(cpu);
+		const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+		const sha256 = createHash('sha256').update(object).digest('hex');
+		return { bytes, sha256, ttfbMs, elapsedMs, cpuMs: (used.user + used.system) / 1000, baselineRssBytes, peakRssBytes };
+	}
 
 	const started = performance.now();
 	const cpu = process.cpuUsage();

@@ -64,7 +64,8 @@ export function scenario(name: ScenarioName, overrides: ScenarioOverrides = {}):
 				shape: { bytesPerSecond: rate, ttfbMs },
 				concurrency,
 				chunkSize,
-				tools: pick(all),
+				// `split`: what the connections carry with nothing to find out first (see client.ts).
+				tools: pick([...all, 'split']),
 				ideal: concurrency * rate,
 			};
 		case 'stragglers': {

@@ -1,6 +1,6 @@
 /**
- * The clients compared, each run as a child process of its own: this library and one plain
- * `fetch()` (both in `client.ts`), `curl` and `aria2c`.
+ * The clients compared, each run as a child process of its own: this library, one plain `fetch()`
+ * and the `split` reference (all three in `client.ts`), `curl` and `aria2c`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientResult, ClientSpec } from './client.ts';
 
-export type ToolName = 'library' | 'fetch' | 'curl' | 'aria2';
-export const TOOL_NAMES: readonly ToolName[] = ['library', 'fetch', 'curl', 'aria2'];
+export type ToolName = 'library' | 'fetch' | 'split' | 'curl' | 'aria2';
+export const TOOL_NAMES: readonly ToolName[] = ['library', 'fetch', 'split', 'curl', 'aria2'];
 
 export interface Measurement {
 	bytes: number;
@@ -60,6 +60,8 @@ export function toolLabel(tool: ToolName, concurrency: number): string {
 			return 'parallel-get-stream';
 		case 'fetch':
 			return 'fetch() (1 conn)';
+		case 'split':
+			return `fetch() x ${concurrency}, size known`;
 		case 'curl':
 			return 'curl (1 conn)';
 		case 'aria2':
@@ -112,11 +114,12 @@ function failed(what: string, exited: Exited): Error {
 
 let profiles = 0;
 
-async function runNode(tool: 'library' | 'fetch', options: ToolRun): Promise<Measurement> {
+async function runNode(tool: ClientSpec['tool'], options: ToolRun): Promise<Measurement> {
 	const spec: ClientSpec = {
 		tool,
 		url: options.url,
 		...(tool === 'library' ? { concurrency: options.concurrency, chunkSize: options.chunkSize } : {}),
+		...(tool === 'split' ? { concurrency: options.concurrency } : {}),
 		...(options.consumerRate === undefined ? {} : { consumerRate: options.consumerRate }),
 	};
 	const client = new URL('./client.ts', import.meta.url).pathname;
@@ -130,7 +133,7 @@ async function runNode(tool: 'library' | 'fetch', options: ToolRun): Promise<Mea
 		bytes: result.bytes,
 		elapsedMs: result.elapsedMs,
 		ttfbMs: result.ttfbMs,
-		warmTtfbMs: result.warmTtfbMs,
+		...(result.warmTtfbMs === undefined ? {} : { warmTtfbMs: result.warmTtfbMs }),
 		cpuMs: result.cpuMs,
 		peakRssBytes: result.peakRssBytes,
 		baselineRssBytes: result.baselineRssBytes,
@@ -205,6 +208,7 @@ export function runTool(tool: ToolName, options: ToolRun): Promise<Measurement> 
 	switch (tool) {
 		case 'library':
 		case 'fetch':
+		case 'split':
 			return runNode(tool, options);
 		case 'curl':
 			return runCurl(options);

@@ -36,4 +36,15 @@ describe('bench harness', () => {
 		expect(result?.summary.find((entry) => entry.tool === 'library')?.hash).toBe('ok');
 		expect(result?.checks.map((item) => item.what)).toContain('MB/s / fetch');
 	});
+
+	test('runBench - the split reference on throttled: one range request per part, the object hashed whole', { timeout: 60_000 }, async () => {
+		const size = 8 * MiB + 3;
+		const report = await runBench([scenario('throttled', { size, concurrency: 4, rate: 400e6, ttfbMs: 1, tools: ['split'] })], { runs: 1 });
+		const [record] = report.scenarios[0]?.runs ?? [];
+		expect(record?.tool).toBe('split');
+		expect(record?.error, record?.error).toBeUndefined();
+		expect(record?.bytes).toBe(size);
+		expect(record?.hash).toBe('ok');
+		expect(record?.origin?.gets).toBe(4);
+	});
 });
