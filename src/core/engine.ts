@@ -582,7 +582,9 @@ export class Engine {
 			let most = 0;
 			for (const chunk of this.everyChunk()) {
 				if (chunk.done || chunk.run[chunk.run.length - 1] !== chunk) continue;
-				const left = unreceived(chunk.run);
+				// What its request has still to read (a run is read in order: nothing past that is in).
+				const { start, end } = remaining(chunk.run);
+				const left = end + 1 - start;
 				if (left > most) {
 					most = left;
 					best = chunk;
@@ -1047,13 +1049,6 @@ export class Engine {
 function received(run: readonly Chunk[]): number {
 	let total = 0;
 	for (const chunk of run) total += chunk.received;
-	return total;
-}
-
-/** Bytes of a run not received yet. */
-function unreceived(run: readonly Chunk[]): number {
-	let total = 0;
-	for (const chunk of run) if (!chunk.done) total += chunk.end + 1 - chunk.frontier;
 	return total;
 }
 
