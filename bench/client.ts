@@ -93,7 +93,7 @@ async function open(spec: ClientSpec, library: Library | undefined, headers: Rec
  * at its offset into one buffer the size of the object (no window). The clock stops with the last
  * byte; the SHA-256 of the buffer is taken after that.
  */
-async function splitDownload(url: string, size: number, parts: number, started: number): Promise<{ object: Uint8Array; bytes: number; ttfbMs: number; elapsedMs: number }> {
+async function splitDownload(url: string, size: number, parts: number, started: number): Promise<{ object: Uint8Array; bytes: number; ttfbMs: number }> {
 	const object = new Uint8Array(size);
 	const part = Math.ceil(size / parts);
 	let bytes = 0;
@@ -114,8 +114,19 @@ async function splitDownload(url: string, size: number, parts: number, started: 
 			bytes += offset - start;
 		}),
 	);
+	return { object, bytes, ttfbMs: (firstAt ?? performance.now()) - started };
+}
+
+/** Runs the measured download and takes what every client reports of it: wall time, CPU time, peak RSS. */
+async function measure<T>(download: (started: number) => Promise<T>): Promise<{ result: T; elapsedMs: number; cpuMs: number; peakRssBytes: number }> {
+	const started = performance.now();
+	const cpu = process.cpuUsage();
+	const result = await download(started);
 	const elapsedMs = performance.now() - started;
-	return { object, bytes, ttfbMs: (firstAt ?? performance.now()) - started, elapsedMs };
+	const used = process.cpuUsage(cpu);
+	// maxRSS is in KiB (getrusage); read before anything that is not part of the measurement.
+	const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+	return { result, elapsedMs, cpuMs: (used.user + used.system) / 1000, peakRssBytes };
 }
 
 async function main(spec: ClientSpec): Promise<ClientResult> {
@@ -127,25 +138,16 @@ async function main(spec: ClientSpec): Promise<ClientResult> {
 	const baselineRssBytes = process.memoryUsage.rss();
 	if (spec.tool === 'split') {
 		const size = Number(warm.headers.get('content-length'));
-		const started = performance.now();
-		const cpu = process.cpuUsage();
-		const { object, bytes, ttfbMs, elapsedMs } = await splitDownload(spec.url, size, spec.concurrency ?? 8, started);
-		const used = process.cpuUsage(cpu);
-		const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-		const sha256 = createHash('sha256').update(object).digest('hex');
-		return { bytes, sha256, ttfbMs, elapsedMs, cpuMs: (used.user + used.system) / 1000, baselineRssBytes, peakRssBytes };
+		const { result, ...measured } = await measure((started) => splitDownload(spec.url, size, spec.concurrency ?? 8, started));
+		const sha256 = createHash('sha256').update(result.object).digest('hex');
+		return { bytes: result.bytes, sha256, ttfbMs: result.ttfbMs, ...measured, baselineRssBytes };
 	}
 
-	const started = performance.now();
-	const cpu = process.cpuUsage();
-	const opened = await open(spec, library, {});
-	const read = await consume(opened.stream, started, spec.consumerRate);
-	const elapsedMs = performance.now() - started;
-	const used = process.cpuUsage(cpu);
-	const cpuMs = (used.user + used.system) / 1000;
-	// maxRSS is in KiB (getrusage); read before the probe, which is not part of the measurement.
-	const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-	const stats = opened.stats?.();
+	const { result, ...measured } = await measure(async (started) => {
+		const opened = await open(spec, library, {});
+		return { read: await consume(opened.stream, started, spec.consumerRate), stats: opened.stats?.() };
+	});
+	const { read, stats } = result;
 
 	// Lets the collection of the first download's garbage happen before, not during, the probe.
 	await sleep(100);
@@ -156,7 +158,7 @@ async function main(spec: ClientSpec): Promise<ClientResult> {
 	const warmTtfbMs = performance.now() - probeStarted;
 	await reader.cancel();
 
-	return { ...read, warmTtfbMs, elapsedMs, cpuMs, baselineRssBytes, peakRssBytes, ...(stats ? { stats } : {}) };
+	return { ...read, warmTtfbMs, ...measured, baselineRssBytes, ...(stats ? { stats } : {}) };
 }
 
 const arg = process.argv[2];
