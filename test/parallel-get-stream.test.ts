@@ -227,6 +227,19 @@ describe.each([
 		origin.fault('/reset.bin', undefined);
 	});
 
+	it('a reset during the first response: resumed from its first missing byte, not ERR_INVALID_STATE on a locked body', async () => {
+		const object = origin.put('/reset-first.bin', { size: MiB, seed: 21 });
+		origin.fault('/reset-first.bin', (request) => (request.count === 1 ? { resetAfterBytes: 100_000 } : undefined));
+		const download = new ParallelGetStream(origin.url('/reset-first.bin'), { chunkSize: 256 * KiB, concurrency: 2, ...fast });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		const ranges = log('/reset-first.bin').map((request) => request.range);
+		expect(ranges[0]).toBe(`bytes=0-${256 * KiB - 1}`);
+		expect(ranges.filter((range) => range === `bytes=100000-${256 * KiB - 1}`)).toHaveLength(1);
+		expect(log('/reset-first.bin').find((request) => request.range === `bytes=100000-${256 * KiB - 1}`)!.ifMatch).toBe(object.etag);
+		expect(download.stats).toMatchObject({ retries: 1, bytesReceived: MiB, loaded: MiB });
+		origin.fault('/reset-first.bin', undefined);
+	});
+
 	it('holds only `concurrency` chunks ahead of a consumer slower than the network', async () => {
 		const chunkSize = 64 * KiB;
 		const concurrency = 2;

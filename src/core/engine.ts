@@ -697,8 +697,11 @@ export class Engine {
 			const from = run.findIndex((chunk) => !chunk.done);
 			// A hedge may have completed the run while this one waited to retry.
 			if (from === -1) return true;
-			const outcome = await this.attempt(run.slice(from), opened, hedging);
+			// The first response is used once: an attempt that fails has read (and locked) its body,
+			// so the retry must send a new request, never read the old body again.
+			const first = opened;
 			opened = undefined;
+			const outcome = await this.attempt(run.slice(from), first, hedging);
 			hedging = outcome === 'detached' || outcome === 'restarted';
 			return outcome === 'done';
 		}).then(
