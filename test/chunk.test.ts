@@ -79,4 +79,10 @@ describe('tailShare (tail stealing)', () => {
 		expect(tailShare(2 * STEAL_MIN_BYTES, 0, MiB)).toBe(STEAL_MIN_BYTES);
 		expect(tailShare(2 * STEAL_MIN_BYTES - 2, 0, MiB)).toBe(0);
 	});
+
+	it('takes nothing a slot reads in less than `worth` (a fast link: the saving is not worth a request)', () => {
+		expect(tailShare(10 * MiB, 0, 8 * MiB, 5 * MiB)).toBe(5 * MiB);
+		expect(tailShare(10 * MiB, 0, 8 * MiB, 5 * MiB + 1)).toBe(0);
+		expect(tailShare(10 * MiB, 2 * MiB, 8 * MiB, 4 * MiB + 1)).toBe(0);
+	});
 });

@@ -324,6 +324,23 @@ describe('ParallelGetStream tail stealing', () => {
 		}
 	});
 
+	// Issue: a 3 MiB object with 4 MiB chunks and 8 slots took 8 GETs (the discovery body alone
+	// holds it), and 5 MiB in 1 MiB chunks on 4 slots took 8, on loopback where a chunk takes a
+	// millisecond. Hedging is on (stealing goes with it) but slow to start, so any extra request
+	// is a stolen tail.
+	it('small objects cost many requests: an object no larger than one chunk takes one request, stealing on', async () => {
+		const { download, records } = await shapedDownload('/fits.bin', 53, 3 * MiB, () => undefined, { chunkSize: 4 * MiB, concurrency: 8, hedge: { after: 60_000 } });
+		expect(download.stats).toMatchObject({ requests: 1, steals: 0 });
+		expect(records.map((record) => record.range)).toEqual([`bytes=0-${4 * MiB - 1}`]);
+	});
+
+	it('small objects cost many requests: on loopback no tail is stolen, each chunk is asked for once', async () => {
+		const { download, records } = await shapedDownload('/loopback.bin', 54, 5 * MiB, () => undefined, { chunkSize: MiB, concurrency: 4, hedge: { after: 60_000 } });
+		expect(download.stats.steals).toBe(0);
+		expect(download.stats.requests).toBe(records.length);
+		expect(download.stats.requests).toBe(expectChunkRuns(records.map((record) => record.range), 5 * MiB, MiB).length);
+	});
+
 	it('steals nothing with `hedge: false`', async () => {
 		const { download, records } = await stealable('/no-steal.bin', 52, false);
 		expect(download.stats).toMatchObject({ steals: 0, hedges: 0, requests: 2 });

@@ -130,9 +130,9 @@ export class Chunk {
  * (past its frontier). The free slot reads nothing for that wait while the busy one reads on, so
  * both end together when the tail is half of what is left once the lead is taken off; the
  * download then ends `share / pace` sooner, worth a request from `STEAL_MIN_LEAD` times the time
- * to first byte and `STEAL_MIN_BYTES` on.
+ * to first byte, `STEAL_MIN_BYTES` and `worth` (what a slot reads in `STEAL_MIN_SAVING_MS`) on.
  */
-export function tailShare(left: number, lead: number, room: number): number {
+export function tailShare(left: number, lead: number, room: number, worth = 0): number {
 	const share = Math.min(Math.floor((left - lead) / 2), room);
-	return share >= Math.max(STEAL_MIN_BYTES, STEAL_MIN_LEAD * lead) ? share : 0;
+	return share >= Math.max(STEAL_MIN_BYTES, STEAL_MIN_LEAD * lead, worth) ? share : 0;
 }

@@ -31,6 +31,12 @@ export const HEDGE_BUDGET_FRACTION = 0.25;
  */
 export const STEAL_MIN_BYTES = 256 * 1024;
 export const STEAL_MIN_LEAD = 0.5;
+/**
+ * A tail is stolen only when, at the download's measured pace per slot, it ends the download at
+ * least this many ms sooner: a request costs money on object stores and counts against rate
+ * limits, so a fast link (loopback, where a chunk takes a millisecond) never spends one on it.
+ */
+export const STEAL_MIN_SAVING_MS = 50;
 /** Tails stolen at most per download, per slot. */
 export const STEALS_PER_SLOT = 2;
 /** Hedges in flight at once, beyond `concurrency`. */

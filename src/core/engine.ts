@@ -16,6 +16,7 @@ import {
 	HEDGES_PER_CHUNK,
 	MAX_HEDGE_AFTER,
 	maxHedging,
+	STEAL_MIN_SAVING_MS,
 	STEALS_PER_SLOT,
 	WINDOW_FACTOR,
 } from './constants.ts';
@@ -570,12 +571,14 @@ export class Engine {
 	 * what the busiest slot still has to read: the last chunk of that slot's run is split, its
 	 * request stops where the tail begins, and the tail is asked for on a request of its own. All
 	 * slots then finish close together instead of waiting for the one that started last (or
-	 * stalled). Only with hedging on, and only where the tail is worth a request's time to first
-	 * byte, and at most `STEALS_PER_SLOT x concurrency` times; no byte is asked for twice, and
-	 * the free slot's request stays within `concurrency`.
+	 * stalled). Only with hedging on, never for an object of one chunk, only where the tail is
+	 * worth a request's time to first byte and, at the measured pace, ends the download at least
+	 * `STEAL_MIN_SAVING_MS` sooner, and at most `STEALS_PER_SLOT x concurrency` times; no byte is
+	 * asked for twice, and the free slot's request stays within `concurrency`.
 	 */
 	private stealTails(): void {
-		if (!this.options.hedge) return;
+		// An object that fits in one chunk comes whole on the discovery request: one request.
+		if (!this.options.hedge || this.totalChunks === 1) return;
 		const concurrency = this.options.concurrency;
 		while (this.running < concurrency && this.counters.steals < STEALS_PER_SLOT * concurrency) {
 			let best: Chunk | undefined;
@@ -591,7 +594,10 @@ export class Engine {
 				}
 			}
 			if (!best) return;
-			const share = tailShare(most, this.slotPace() * (this.ttfb ?? 0), best.end - best.frontier);
+			// No pace measured yet (no byte in): whether a tail pays is decided on a later turn.
+			const pace = this.slotPace();
+			if (pace <= 0) return;
+			const share = tailShare(most, pace * (this.ttfb ?? 0), best.end - best.frontier, pace * STEAL_MIN_SAVING_MS);
 			if (share === 0) return;
 			const tail = best.split(best.end + 1 - share, performance.now());
 			this.counters.steals++;
