@@ -258,7 +258,12 @@ export class Engine {
 					else {
 						this.chunks.delete(this.nextEmit);
 						this.nextEmit++;
-						this.schedule();
+						// Room in the window, but the requests start from a microtask, never in
+						// pull() itself: Chromium may call pull() from native code (a service
+						// worker's Response body), and there a call back into script after an
+						// enqueue (new Headers(init) iterating its init, an abort event's
+						// listener) runs the microtasks nested and spins in them for good.
+						queueMicrotask(() => this.schedule());
 					}
 					advanced = true;
 				}
