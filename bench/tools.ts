@@ -202,7 +202,7 @@ async function sha256File(path: string): Promise<string> {
 
 /**
  * aria2c retries a broken connection by itself (`--max-tries`, default 5); it retries a 503 only
- * when `--retry-wait` is above 0 (its default 0 gives the download up), 1 s being the least.
+ * when `--retry-wait` is above 0 (its manual; the default is 0), in whole seconds, 1 the least.
  */
 export const ARIA2_RETRY_ARGS = ['--max-tries=20', '--retry-wait=1'];
 
