@@ -24,8 +24,8 @@ Options:
   --concurrency <n>       library concurrency, aria2c -x/-s, ipull's parallel streams
                           (default 8; faulty: 4)
   --chunk-size <size>     library chunkSize (default 8MiB; faulty: 4MiB)
-  --rate <MB/s>           per-connection cap of throttled/stragglers (default 20)
-  --ttfb <ms>             added time to first byte of throttled/stragglers (default 20)
+  --rate <MB/s>           per-connection cap of throttled/stragglers/faulty (default 20)
+  --ttfb <ms>             added time to first byte of throttled/stragglers/faulty (default 20)
   --consumer-rate <MB/s>  pace of the slow consumer (default 150)
   --seed <n>              seed of the faulty scenario's resets (default 7)
   --tools <list>          among ${TOOL_NAMES.join(',')} (default: all that apply)
