@@ -1,31 +1,38 @@
 /**
  * One measured download in a process of its own, so that peak RSS belongs to this run only.
- * Usage: node bench/client.ts '<ClientSpec as JSON>'; prints one `ClientResult` as JSON.
+ * Usage: node bench/client.ts '<ClientSpec as JSON>'; prints one `ClientResult` as JSON (ipull:
+ * writes it to `resultFile`, since ipull writes control sequences to stdout whatever its options).
  *
  * The library and one fetch() read through the same loop (a reader, a SHA-256 of every byte, an
  * optional pace), so the difference between them is the download itself. `split` is a reference,
  * not a peer: see `splitDownload`.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROBE_HEADER } from './scenarios.ts';
 
 export interface ClientSpec {
-	tool: 'library' | 'fetch' | 'split';
+	tool: 'library' | 'fetch' | 'split' | 'ipull';
 	url: string;
-	/** Library options; `concurrency` is also the number of parts of `split`. */
+	/** Library options; `concurrency` is also the number of parts of `split` and ipull's parallel streams. */
 	concurrency?: number;
 	chunkSize?: number;
 	/** Bytes per second the consumer reads at most; undefined = as fast as it can. */
 	consumerRate?: number;
+	/** ipull: the directory it downloads into, and the file the result goes to. */
+	dir?: string;
+	resultFile?: string;
 }
 
 
 export interface ClientResult {
 	bytes: number;
 	sha256: string;
-	/** From the start of the download to its first byte, and to its last. */
-	ttfbMs: number;
+	/** From the start of the download to its first byte (not for ipull: it hands out no bytes), and to its last. */
+	ttfbMs?: number;
 	/**
 	 * Time to first byte of a second download in the same process, made after the measured one
 	 * (code compiled, connections open): what a long-lived process sees. Not for `split`.
@@ -117,6 +124,28 @@ async function splitDownload(url: string, size: number, parts: number, started: 
 	return { object, bytes, ttfbMs: (firstAt ?? performance.now()) - started };
 }
 
+/** The SHA-256 of a file, read after the clock stopped. */
+async function sha256File(path: string): Promise<string> {
+	const hash = createHash('sha256');
+	for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(piece as Buffer);
+	return hash.digest('hex');
+}
+
+/**
+ * ipull as a user of its API runs it: `downloadFile` into a file, `parallelStreams` = the
+ * scenario's concurrency, its progress off, every other setting its default (see README).
+ */
+async function ipullDownload(ipull: typeof import('ipull'), spec: ClientSpec): Promise<void> {
+	const downloader = await ipull.downloadFile({
+		url: spec.url,
+		directory: spec.dir ?? '.',
+		fileName: 'object.bin',
+		parallelStreams: spec.concurrency ?? 8,
+		cliProgress: false,
+	});
+	await downloader.download();
+}
+
 /** Runs the measured download and takes what every client reports of it: wall time, CPU time, peak RSS. */
 async function measure<T>(download: (started: number) => Promise<T>): Promise<{ result: T; elapsedMs: number; cpuMs: number; peakRssBytes: number }> {
 	const started = performance.now();
@@ -131,11 +160,17 @@ async function measure<T>(download: (started: number) => Promise<T>): Promise<{ 
 
 async function main(spec: ClientSpec): Promise<ClientResult> {
 	const library = spec.tool === 'library' ? await import('../src/index.ts') : undefined;
+	const ipull = spec.tool === 'ipull' ? await import('ipull') : undefined;
 	// Warm-up: fetch's HTTP stack is loaded lazily; every client loads it before the baseline.
 	// HEAD does not count as a response for the origin's straggler sequence.
 	const warm = await fetch(spec.url, { method: 'HEAD', headers: { [PROBE_HEADER]: '1' } });
 	await warm.arrayBuffer();
 	const baselineRssBytes = process.memoryUsage.rss();
+	if (ipull) {
+		const { result: _, ...measured } = await measure(() => ipullDownload(ipull, spec));
+		const file = join(spec.dir ?? '.', 'object.bin');
+		return { bytes: (await stat(file)).size, sha256: await sha256File(file), ...measured, baselineRssBytes };
+	}
 	if (spec.tool === 'split') {
 		const size = Number(warm.headers.get('content-length'));
 		const { result, ...measured } = await measure((started) => splitDownload(spec.url, size, spec.concurrency ?? 8, started));
@@ -167,8 +202,10 @@ if (arg === undefined) {
 	process.exit(2);
 }
 try {
-	const result = await main(JSON.parse(arg) as ClientSpec);
-	process.stdout.write(`${JSON.stringify(result)}\n`);
+	const spec = JSON.parse(arg) as ClientSpec;
+	const result = await main(spec);
+	if (spec.resultFile === undefined) process.stdout.write(`${JSON.stringify(result)}\n`);
+	else await writeFile(spec.resultFile, JSON.stringify(result));
 	// Both downloads are over: a timer or socket that still keeps the process alive outlived its
 	// stream. Fail the run rather than hang the benchmark.
 	setTimeout(() => {
@@ -177,5 +214,8 @@ try {
 	}, 10_000).unref();
 } catch (error) {
 	console.error(error);
+	// The last line is the reason the harness reports: the error, and what caused it.
+	const cause = error instanceof Error && error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : '';
+	console.error(`failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${cause}`);
 	process.exit(1);
 }

@@ -38,6 +38,9 @@ export interface ToolSummary {
 	stragglers?: number;
 	/** Requests the client made (origin's count of object GETs), median per run. */
 	requests?: number;
+	/** Faulty: responses reset mid-body and answered 503 among them, median per run. */
+	resets?: number;
+	unavailable?: number;
 	/** Library only: its own peak of buffered bytes, worst run. */
 	maxBufferedBytes?: number;
 	/** Library only, when it reports them: hedge requests made and won, median per run. */
@@ -81,29 +84,39 @@ function defined<T>(values: (T | undefined)[]): T[] {
 	return values.filter((value): value is T => value !== undefined);
 }
 
-/** Defines the scenario's object on the origin once; returns its URL and SHA-256. */
-async function prepareObject(origin: BenchOrigin, size: number, seed: number): Promise<{ url: string; sha256: string }> {
-	const url = await origin.put(`/object-${size}-${seed}.bin`, size, seed);
-	return { url, sha256: await objectSha256(size, seed) };
+interface BenchObject {
+	path: string;
+	url: string;
+	sha256: string;
+}
+
+/** Defines the scenario's object on the origin once; returns its path, URL and SHA-256. */
+async function prepareObject(origin: BenchOrigin, size: number, seed: number): Promise<BenchObject> {
+	const path = `/object-${size}-${seed}.bin`;
+	const url = await origin.put(path, size, seed);
+	return { path, url, sha256: await objectSha256(size, seed) };
 }
 
 /** One measured download of `tool`, on a freshly shaped and idle origin. */
 async function measure(
 	origin: BenchOrigin,
 	tool: ToolName,
-	scenario: Pick<Scenario, 'shape' | 'concurrency' | 'chunkSize' | 'consumerRate' | 'size'>,
-	object: { url: string; sha256: string },
+	scenario: Pick<Scenario, 'shape' | 'faults' | 'concurrency' | 'chunkSize' | 'consumerRate' | 'size'>,
+	object: BenchObject,
 	run: number,
 	nodeArgs?: string[],
 ): Promise<RunRecord> {
 	await origin.shape(scenario.shape);
 	await origin.reset();
+	// After the reset: the schedule counts from the run's first GET.
+	await origin.faults(object.path, scenario.faults);
 	try {
 		const measurement = await runTool(tool, {
 			url: object.url,
 			concurrency: scenario.concurrency,
 			chunkSize: scenario.chunkSize,
 			...(scenario.consumerRate === undefined ? {} : { consumerRate: scenario.consumerRate }),
+			...(scenario.faults === undefined ? {} : { faults: true }),
 			...(nodeArgs ? { nodeArgs } : {}),
 		});
 		const stats = await origin.stats();
@@ -119,7 +132,11 @@ async function measure(
 		if (measurement.bytes !== scenario.size) record.error = `got ${measurement.bytes} bytes of ${scenario.size}`;
 		return record;
 	} catch (error) {
-		return { tool, run, error: error instanceof Error ? error.message : String(error) };
+		// A tool that gives up (one fetch() under resets) is a result, not the harness's failure.
+		const record: RunRecord = { tool, run, error: error instanceof Error ? error.message : String(error) };
+		const stats = await origin.stats().catch(() => undefined);
+		if (stats !== undefined) record.origin = stats;
+		return record;
 	}
 }
 
@@ -148,6 +165,8 @@ function summarize(tool: ToolName, concurrency: number, records: RunRecord[]): T
 	set('maxRssOverIdleBytes', overIdle.length > 0 ? Math.max(...overIdle) : undefined);
 	set('stragglers', median(defined(good.map((record) => record.origin?.stragglers))));
 	set('requests', median(defined(good.map((record) => record.origin?.gets))));
+	set('resets', median(defined(good.map((record) => record.origin?.resets))));
+	set('unavailable', median(defined(good.map((record) => record.origin?.unavailable))));
 	set('maxBufferedBytes', buffered.length > 0 ? Math.max(...buffered) : undefined);
 	set('hedges', median(defined(good.map((record) => record.stats?.hedges))));
 	set('hedgesWon', median(defined(good.map((record) => record.stats?.hedgesWon))));
@@ -199,6 +218,9 @@ function checks(scenario: Scenario, summary: ToolSummary[], window: number): Che
 		case 'stragglers':
 			list.push(check('MB/s / ideal', idealRatio, 'min', 0.8, `>= 0.8 x ${(scenario.ideal ?? 0) / MB} MB/s`));
 			break;
+		case 'faulty':
+			if (aria2) list.push(check('MB/s / aria2c', ratio(library?.mbps, aria2.mbps), 'min', 1, 'at least as fast as aria2c on the same faults'));
+			break;
 	}
 	return list;
 }
@@ -209,11 +231,13 @@ function rotate<T>(items: T[], by: number): T[] {
 }
 
 function describeRecord(record: RunRecord): string {
-	if (record.error !== undefined && record.mbps === undefined) return `error: ${record.error}`;
+	const faults = record.origin?.resets || record.origin?.unavailable ? `${record.origin.gets} GETs, ${record.origin.resets} reset, ${record.origin.unavailable} 503` : undefined;
+	if (record.error !== undefined && record.mbps === undefined) return `error: ${record.error}${faults === undefined ? '' : ` (${faults})`}`;
 	const parts = [`${record.mbps?.toFixed(1)} MB/s`];
 	if (record.ttfbMs !== undefined) parts.push(`TTFB ${record.ttfbMs.toFixed(1)} ms${record.warmTtfbMs === undefined ? '' : ` (warm ${record.warmTtfbMs.toFixed(1)})`}`);
 	if (record.peakRssBytes !== undefined) parts.push(`peak RSS ${(record.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
 	if (record.origin?.stragglers) parts.push(`${record.origin.stragglers} stalled`);
+	if (faults !== undefined) parts.push(faults);
 	if (record.stats?.hedges) parts.push(`${record.stats.hedges} hedges (${record.stats.hedgesWon ?? 0} won)`);
 	if (record.stats?.steals) parts.push(`${record.stats.steals} tails stolen`);
 	if (record.cpuMs !== undefined) parts.push(`CPU ${(record.cpuMs / 1000).toFixed(2)} s`);

@@ -4,11 +4,13 @@
  * the IPC channel: one request message, one reply with the same `id`.
  */
 import { startOrigin, type ShapeOptions } from '../test/support/origin.ts';
+import { type FaultPlan, faultRule } from './faults.ts';
 import { PROBE_HEADER } from './scenarios.ts';
 
 export type OriginCommand =
 	| { cmd: 'put'; path: string; size: number; seed: number }
 	| { cmd: 'shape'; shape: ShapeOptions | undefined }
+	| { cmd: 'faults'; path: string; plan: FaultPlan | undefined }
 	| { cmd: 'stats' }
 	| { cmd: 'reset' }
 	| { cmd: 'close' };
@@ -20,6 +22,9 @@ export interface OriginStats {
 	stragglers: number;
 	/** Responses the client closed before their end (cancelled or superseded requests). */
 	aborted: number;
+	/** Responses the origin reset mid-body on purpose, and answered 503 (faulty). */
+	resets: number;
+	unavailable: number;
 	bytesSent: number;
 	maxInFlight: number;
 }
@@ -42,12 +47,21 @@ async function handle(message: OriginCommand): Promise<unknown> {
 			await origin.whenIdle(10_000).catch(() => {});
 			origin.resetStats();
 			return undefined;
+		case 'faults': {
+			// Also restarts the schedule's count of GETs: every run meets the same faults.
+			const object = origin.get(message.path);
+			if (object === undefined) throw new Error(`no object at ${message.path}`);
+			origin.fault(message.path, message.plan === undefined ? undefined : faultRule(message.plan, object.size, PROBE_HEADER));
+			return undefined;
+		}
 		case 'stats': {
 			const gets = origin.requests.filter((record) => record.method === 'GET' && record.count > 0 && record.headers[PROBE_HEADER] === undefined);
 			const stats: OriginStats = {
 				gets: gets.length,
 				stragglers: gets.filter((record) => record.straggler === true).length,
 				aborted: gets.filter((record) => record.aborted).length,
+				resets: gets.filter((record) => record.reset).length,
+				unavailable: gets.filter((record) => record.status === 503).length,
 				bytesSent: origin.bytesSent,
 				maxInFlight: origin.maxInFlight,
 			};

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { ShapeOptions } from '../test/support/origin.ts';
+import type { FaultPlan } from './faults.ts';
 import type { OriginCommand, OriginStats } from './origin-process.ts';
 
 export type { OriginStats };
@@ -12,6 +13,8 @@ export interface BenchOrigin {
 	put(path: string, size: number, seed: number): Promise<string>;
 	/** Sets the shaping (undefined = none) and restarts the straggler sequence. */
 	shape(shape: ShapeOptions | undefined): Promise<void>;
+	/** Sets (or clears) the fault schedule of the object at `path` and restarts its count. */
+	faults(path: string, plan: FaultPlan | undefined): Promise<void>;
 	/** Waits until no response is in flight, then clears the counters. */
 	reset(): Promise<void>;
 	stats(): Promise<OriginStats>;
@@ -70,6 +73,9 @@ export async function startOriginProcess(): Promise<BenchOrigin> {
 		put: async (path, size, seed) => (await call({ cmd: 'put', path, size, seed })) as string,
 		shape: async (shape) => {
 			await call({ cmd: 'shape', shape });
+		},
+		faults: async (path, plan) => {
+			await call({ cmd: 'faults', path, plan });
 		},
 		reset: async () => {
 			await call({ cmd: 'reset' });

@@ -32,9 +32,11 @@ export function formatScenario(result: ScenarioResult, runs: number): string {
 	const { scenario, summary, window } = result;
 	const library = summary.find((entry) => entry.tool === 'library');
 	const ideal = scenario.ideal === undefined ? undefined : scenario.ideal / MB;
-	const header = ['tool', 'MB/s', '/ ideal', 'library / tool', 'TTFB ms', 'warm TTFB', 'peak RSS MiB', 'over idle MiB', 'requests', 'stalled', 'sha256'];
+	const faulty = scenario.faults !== undefined;
+	const header = ['tool', 'MB/s', '/ ideal', 'library / tool', 'TTFB ms', 'warm TTFB', 'peak RSS MiB', 'over idle MiB', 'requests', faulty ? 'reset/503' : 'stalled', 'sha256'];
 	const rows = summary.map((entry) => {
 		const [peak, over] = rssMiB(entry);
+		const faults = entry.resets === undefined ? '-' : `${fixed(entry.resets, 0)}/${fixed(entry.unavailable, 0)}`;
 		return [
 			entry.label,
 			fixed(entry.mbps, 1),
@@ -45,7 +47,7 @@ export function formatScenario(result: ScenarioResult, runs: number): string {
 			peak,
 			over,
 			fixed(entry.requests, 0),
-			fixed(entry.stragglers, 0),
+			faulty ? faults : fixed(entry.stragglers, 0),
 			entry.failures > 0 ? `${entry.hash} (${entry.failures}/${entry.runs} failed)` : entry.hash,
 		];
 	});

@@ -21,11 +21,13 @@ Options:
   --scenario <name>       only this scenario (repeat, or a comma-separated list)
   --size <size>           object size, e.g. 64MiB, 1GiB (default per scenario)
   --runs <n>              runs per tool; the median is reported (default 3)
-  --concurrency <n>       library concurrency, aria2c -x/-s (default 8)
-  --chunk-size <size>     library chunkSize (default 8MiB)
-  --rate <MB/s>           per-connection cap of throttled/stragglers (default 20)
-  --ttfb <ms>             added time to first byte of throttled/stragglers (default 20)
+  --concurrency <n>       library concurrency, aria2c -x/-s, ipull's parallel streams
+                          (default 8; faulty: 4)
+  --chunk-size <size>     library chunkSize (default 8MiB; faulty: 4MiB)
+  --rate <MB/s>           per-connection cap of throttled/stragglers/faulty (default 20)
+  --ttfb <ms>             added time to first byte of throttled/stragglers/faulty (default 20)
   --consumer-rate <MB/s>  pace of the slow consumer (default 150)
+  --seed <n>              seed of the faulty scenario's resets (default 7)
   --tools <list>          among ${TOOL_NAMES.join(',')} (default: all that apply)
   --json                  print the results as JSON (progress still goes to stderr)
   --quiet                 no progress lines
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
 			rate: { type: 'string' },
 			ttfb: { type: 'string' },
 			'consumer-rate': { type: 'string' },
+			seed: { type: 'string' },
 			tools: { type: 'string', multiple: true },
 			json: { type: 'boolean' },
 			quiet: { type: 'boolean' },
@@ -104,6 +107,11 @@ async function main(): Promise<void> {
 	if (values.rate !== undefined) overrides.rate = parsePositive('rate', values.rate, false) * MB;
 	if (values.ttfb !== undefined) overrides.ttfbMs = Number(values.ttfb);
 	if (values['consumer-rate'] !== undefined) overrides.consumerRate = parsePositive('consumer-rate', values['consumer-rate'], false) * MB;
+	if (values.seed !== undefined) {
+		const seed = Number(values.seed);
+		if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`Expected \`--seed\` to be an integer >= 0, got \`${values.seed}\``);
+		overrides.seed = seed;
+	}
 	if (values.tools !== undefined) {
 		const tools = list(values.tools);
 		for (const tool of tools) {

@@ -1,4 +1,5 @@
 import type { ShapeOptions } from '../test/support/origin.ts';
+import type { FaultPlan } from './faults.ts';
 import type { ToolName } from './tools.ts';
 
 export const MiB = 1024 ** 2;
@@ -9,8 +10,8 @@ export const MB = 1e6;
 /** Marks requests that are not part of a measurement (warm-up, probe): the origin does not count them. */
 export const PROBE_HEADER = 'x-bench-probe';
 
-export type ScenarioName = 'throttled' | 'loopback' | 'slow-consumer' | 'stragglers';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['throttled', 'loopback', 'slow-consumer', 'stragglers'];
+export type ScenarioName = 'throttled' | 'loopback' | 'slow-consumer' | 'stragglers' | 'faulty';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['throttled', 'loopback', 'slow-consumer', 'stragglers', 'faulty'];
 
 export interface Scenario {
 	name: ScenarioName;
@@ -18,6 +19,8 @@ export interface Scenario {
 	description: string;
 	size: number;
 	shape: ShapeOptions | undefined;
+	/** The origin's schedule of resets and 503s (faulty). */
+	faults?: FaultPlan;
 	concurrency: number;
 	chunkSize: number;
 	/** Bytes per second the consumer reads at most (slow-consumer). */
@@ -35,6 +38,8 @@ export interface ScenarioOverrides {
 	rate?: number;
 	ttfbMs?: number;
 	consumerRate?: number;
+	/** Seed of the faulty scenario's schedule. */
+	seed?: number;
 	tools?: ToolName[];
 }
 
@@ -45,6 +50,11 @@ export const DEFAULTS = {
 	ttfbMs: 20,
 	consumerRate: 150 * MB,
 	stragglers: { fraction: 0.1, stallMs: 3000, afterFraction: 0.5, seed: 1 },
+	/**
+	 * Resets and 503s, as in the field, at the concurrency and chunk size of issue 11's report.
+	 * Seed 7 resets 5 of the first 25 responses, the first among them: the one every tool makes.
+	 */
+	faulty: { size: 64 * MiB, concurrency: 4, chunkSize: 4 * MiB, resetFraction: 0.2, unavailable: [2, 5], seed: 7 },
 } as const;
 
 export function scenario(name: ScenarioName, overrides: ScenarioOverrides = {}): Scenario {
@@ -52,7 +62,7 @@ export function scenario(name: ScenarioName, overrides: ScenarioOverrides = {}):
 	const chunkSize = overrides.chunkSize ?? DEFAULTS.chunkSize;
 	const rate = overrides.rate ?? DEFAULTS.rate;
 	const ttfbMs = overrides.ttfbMs ?? DEFAULTS.ttfbMs;
-	const all: ToolName[] = ['library', 'fetch', 'curl', 'aria2'];
+	const all: ToolName[] = ['library', 'fetch', 'curl', 'aria2', 'ipull'];
 	const pick = (tools: ToolName[]): ToolName[] => (overrides.tools ? tools.filter((tool) => overrides.tools?.includes(tool)) : tools);
 	const perConnection = `${rate / MB} MB/s per connection, TTFB ${ttfbMs} ms`;
 	switch (name) {
@@ -79,6 +89,22 @@ export function scenario(name: ScenarioName, overrides: ScenarioOverrides = {}):
 				chunkSize,
 				tools: pick(all),
 				ideal: concurrency * rate,
+			};
+		}
+		case 'faulty': {
+			const { resetFraction, unavailable } = DEFAULTS.faulty;
+			const seed = overrides.seed ?? DEFAULTS.faulty.seed;
+			const c = overrides.concurrency ?? DEFAULTS.faulty.concurrency;
+			return {
+				name,
+				description: `${perConnection}, ${resetFraction * 100}% of responses reset mid-body, GETs ${unavailable.join(' and ')} answered 503 (seed ${seed})`,
+				size: overrides.size ?? DEFAULTS.faulty.size,
+				shape: { bytesPerSecond: rate, ttfbMs },
+				faults: { seed, resetFraction, unavailable: [...unavailable] },
+				concurrency: c,
+				chunkSize: overrides.chunkSize ?? DEFAULTS.faulty.chunkSize,
+				tools: pick(all),
+				ideal: c * rate,
 			};
 		}
 		case 'loopback':

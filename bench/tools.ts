@@ -1,6 +1,6 @@
 /**
- * The clients compared, each run as a child process of its own: this library, one plain `fetch()`
- * and the `split` reference (all three in `client.ts`), `curl` and `aria2c`.
+ * The clients compared, each run as a child process of its own: this library, one plain `fetch()`,
+ * the `split` reference and ipull (all four in `client.ts`), `curl` and `aria2c`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientResult, ClientSpec } from './client.ts';
 
-export type ToolName = 'library' | 'fetch' | 'split' | 'curl' | 'aria2';
-export const TOOL_NAMES: readonly ToolName[] = ['library', 'fetch', 'split', 'curl', 'aria2'];
+export type ToolName = 'library' | 'fetch' | 'split' | 'curl' | 'aria2' | 'ipull';
+export const TOOL_NAMES: readonly ToolName[] = ['library', 'fetch', 'split', 'curl', 'aria2', 'ipull'];
 
 export interface Measurement {
 	bytes: number;
@@ -25,7 +25,7 @@ export interface Measurement {
 	peakRssBytes?: number;
 	/** Node clients: RSS once idle, before the download. */
 	baselineRssBytes?: number;
-	/** SHA-256 of what the tool delivered; undefined when not checked (curl writes to /dev/null). */
+	/** SHA-256 of what the tool delivered; undefined when not checked (curl writes to /dev/null, but for faults). */
 	sha256?: string;
 	stats?: ClientResult['stats'];
 }
@@ -35,6 +35,8 @@ export interface ToolRun {
 	concurrency: number;
 	chunkSize: number;
 	consumerRate?: number;
+	/** The origin injects faults: curl writes to a file (to be hashed) and retries. */
+	faults?: boolean;
 	/** Extra Node flags for the Node clients (e.g. --cpu-prof). */
 	nodeArgs?: string[];
 }
@@ -66,7 +68,14 @@ export function toolLabel(tool: ToolName, concurrency: number): string {
 			return 'curl (1 conn)';
 		case 'aria2':
 			return `aria2c -x${aria2Connections(concurrency)} -s${aria2Connections(concurrency)}`;
+		case 'ipull':
+			return `ipull (${concurrency} streams)`;
 	}
+}
+
+/** aria2c's `--min-split-size`, in whole MiB from 1 to 1024. */
+export function aria2SplitSize(chunkSize: number): string {
+	return `${Math.min(1024, Math.max(1, Math.round(chunkSize / 2 ** 20)))}M`;
 }
 
 /** aria2c allows at most 16 connections per server. */
@@ -108,31 +117,45 @@ async function runMeasured(command: string, args: string[], dir: string): Promis
 }
 
 function failed(what: string, exited: Exited): Error {
-	const detail = (exited.stderr || exited.stdout).trim().split('\n').slice(-5).join('\n');
+	const lines = (exited.stderr || exited.stdout).trim().split('\n');
+	// The Node clients end with one `failed: ...` line; the other tools' last lines say why.
+	const reason = lines.findLast((line) => line.startsWith('failed: '));
+	const detail = reason === undefined ? lines.slice(-5).join('\n') : reason.slice('failed: '.length);
 	return new Error(`${what} exited with ${exited.code}${detail ? `: ${detail}` : ''}`);
 }
 
 let profiles = 0;
 
 async function runNode(tool: ClientSpec['tool'], options: ToolRun): Promise<Measurement> {
-	const spec: ClientSpec = {
-		tool,
-		url: options.url,
-		...(tool === 'library' ? { concurrency: options.concurrency, chunkSize: options.chunkSize } : {}),
-		...(tool === 'split' ? { concurrency: options.concurrency } : {}),
-		...(options.consumerRate === undefined ? {} : { consumerRate: options.consumerRate }),
-	};
-	const client = new URL('./client.ts', import.meta.url).pathname;
-	const nodeArgs = [...(options.nodeArgs ?? [])];
-	// One profile per run, named after the tool.
-	if (nodeArgs.includes('--cpu-prof')) nodeArgs.push(`--cpu-prof-name=${tool}-${++profiles}-${process.pid}.cpuprofile`);
-	const exited = await run(process.execPath, [...nodeArgs, client, JSON.stringify(spec)]);
-	if (exited.code !== 0) throw failed(`the ${tool} client`, exited);
-	const result = JSON.parse(exited.stdout.trim().split('\n').at(-1) ?? '') as ClientResult;
+	// ipull downloads into a file and writes control sequences to stdout: the result goes to a file.
+	const dir = tool === 'ipull' ? await mkdtemp(join(tmpdir(), 'pgs-bench-ipull-')) : undefined;
+	try {
+		const spec: ClientSpec = {
+			tool,
+			url: options.url,
+			...(tool === 'library' ? { concurrency: options.concurrency, chunkSize: options.chunkSize } : {}),
+			...(tool === 'split' || tool === 'ipull' ? { concurrency: options.concurrency } : {}),
+			...(dir === undefined ? {} : { dir, resultFile: join(dir, 'result.json') }),
+			...(options.consumerRate === undefined ? {} : { consumerRate: options.consumerRate }),
+		};
+		const client = new URL('./client.ts', import.meta.url).pathname;
+		const nodeArgs = [...(options.nodeArgs ?? [])];
+		// One profile per run, named after the tool.
+		if (nodeArgs.includes('--cpu-prof')) nodeArgs.push(`--cpu-prof-name=${tool}-${++profiles}-${process.pid}.cpuprofile`);
+		const exited = await run(process.execPath, [...nodeArgs, client, JSON.stringify(spec)]);
+		if (exited.code !== 0) throw failed(`the ${tool} client`, exited);
+		const text = spec.resultFile === undefined ? (exited.stdout.trim().split('\n').at(-1) ?? '') : await readFile(spec.resultFile, 'utf8');
+		return measurement(JSON.parse(text) as ClientResult);
+	} finally {
+		if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+	}
+}
+
+function measurement(result: ClientResult): Measurement {
 	return {
 		bytes: result.bytes,
 		elapsedMs: result.elapsedMs,
-		ttfbMs: result.ttfbMs,
+		...(result.ttfbMs === undefined ? {} : { ttfbMs: result.ttfbMs }),
 		...(result.warmTtfbMs === undefined ? {} : { warmTtfbMs: result.warmTtfbMs }),
 		cpuMs: result.cpuMs,
 		peakRssBytes: result.peakRssBytes,
@@ -142,21 +165,30 @@ async function runNode(tool: ClientSpec['tool'], options: ToolRun): Promise<Meas
 	};
 }
 
+/**
+ * curl's own retries, for the faulty scenario: `--retry` with `--retry-all-errors` (a reset
+ * mid-body is not one of the errors curl deems transient) and a fixed `--retry-delay 1`, the least
+ * it takes. A retry sends the whole request again: curl 7.88 throws away the bytes it had
+ * ("Throwing away N bytes"); `-C -` only resumes from a file left by an earlier run.
+ */
+export const CURL_RETRY_ARGS = ['--retry', '20', '--retry-all-errors', '--retry-delay', '1'];
+
 async function runCurl(options: ToolRun): Promise<Measurement> {
 	const dir = await mkdtemp(join(tmpdir(), 'pgs-bench-curl-'));
 	try {
-		// To /dev/null: curl is the transfer's ceiling here, not a hashing consumer.
 		const format = '%{http_code} %{size_download} %{time_starttransfer} %{time_total}';
-		const exited = await runMeasured('curl', ['-sS', '-o', '/dev/null', '-w', format, options.url], dir);
+		// To /dev/null: curl is the transfer's ceiling here, not a hashing consumer. Under faults it
+		// writes a file, hashed after the clock stopped: bytes that arrive are not always the right ones.
+		const file = join(dir, 'object.bin');
+		const args = options.faults ? [...CURL_RETRY_ARGS, '-o', file] : ['-o', '/dev/null'];
+		const exited = await runMeasured('curl', ['-sS', ...args, '-w', format, options.url], dir);
 		if (exited.code !== 0) throw failed('curl', exited);
 		const [status, size, starttransfer, total] = exited.stdout.trim().split(' ').map(Number);
 		if (status !== 200) throw new Error(`curl got status ${status}`);
-		return {
-			bytes: size ?? 0,
-			elapsedMs: (total ?? 0) * 1000,
-			ttfbMs: (starttransfer ?? 0) * 1000,
-			...(exited.peakRssBytes === undefined ? {} : { peakRssBytes: exited.peakRssBytes }),
-		};
+		const peak = exited.peakRssBytes === undefined ? {} : { peakRssBytes: exited.peakRssBytes };
+		// curl's -w times are those of its last attempt: under faults, the wall time of the process.
+		if (options.faults) return { bytes: (await stat(file)).size, elapsedMs: exited.elapsedMs, sha256: await sha256File(file), ...peak };
+		return { bytes: size ?? 0, elapsedMs: (total ?? 0) * 1000, ttfbMs: (starttransfer ?? 0) * 1000, ...peak };
 	} finally {
 		await rm(dir, { recursive: true, force: true });
 	}
@@ -168,6 +200,12 @@ async function sha256File(path: string): Promise<string> {
 	return hash.digest('hex');
 }
 
+/**
+ * aria2c retries a broken connection by itself (`--max-tries`, default 5); it retries a 503 only
+ * when `--retry-wait` is above 0 (its manual; the default is 0), in whole seconds, 1 the least.
+ */
+export const ARIA2_RETRY_ARGS = ['--max-tries=20', '--retry-wait=1'];
+
 async function runAria2(options: ToolRun): Promise<Measurement> {
 	const dir = await mkdtemp(join(tmpdir(), 'pgs-bench-aria2-'));
 	try {
@@ -177,6 +215,9 @@ async function runAria2(options: ToolRun): Promise<Measurement> {
 			'--no-conf',
 			'-x', n,
 			'-s', n,
+			// Pieces of the library's chunkSize (aria2c's default, 20 MiB, splits a 64 MiB object in two).
+			`--min-split-size=${aria2SplitSize(options.chunkSize)}`,
+			...ARIA2_RETRY_ARGS,
 			'-d', dir,
 			'-o', 'object.bin',
 			'--file-allocation=none',
@@ -209,6 +250,7 @@ export function runTool(tool: ToolName, options: ToolRun): Promise<Measurement> 
 		case 'library':
 		case 'fetch':
 		case 'split':
+		case 'ipull':
 			return runNode(tool, options);
 		case 'curl':
 			return runCurl(options);
