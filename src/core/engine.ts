@@ -283,7 +283,7 @@ export class Engine implements Download {
 		for (const { chunk, request, leave } of hedges) {
 			chunk.hedged++;
 			this.counters.hedges++;
-			if (leave) request.leave?.();
+			if (leave) request.detach?.();
 			else request.controller.abort(RESTART);
 		}
 	}

@@ -20,7 +20,7 @@ type Outcome = 'done' | 'superseded' | 'detached' | 'restarted';
  * The run holds a slot from `start()` to its end; let go early (overlap), it holds an `early`
  * place instead, for the rest of its life, retries included. Each of its requests has its own
  * state (`Tracked.state`): only the one the run reads is its own; one left behind holds a
- * `behind` place until it ends by itself.
+ * `detached` place until it ends by itself.
  */
 export class RangeRequest {
 	readonly #download: Download;
@@ -82,7 +82,7 @@ export class RangeRequest {
 	/**
 	 * One request for the rest of a run, read until the run is complete ('done'), until another
 	 * request completed the chunk being read ('superseded'), or until the hedging leaves it behind
-	 * ('detached': it goes on by itself, holding a `behind` place until it ends) or aborts it to ask
+	 * ('detached': it goes on by itself, holding a `detached` place until it ends) or aborts it to ask
 	 * again ('restarted').
 	 */
 	async #attempt(pending: readonly Chunk[], first: Opened | undefined): Promise<Outcome> {
@@ -92,17 +92,17 @@ export class RangeRequest {
 		let detach!: () => void;
 		const detached = new Promise<'detached'>((resolve) => {
 			detach = () => {
-				// Reachable only through `request.leave`: the request is known by then.
+				// Reachable only through `request.detach`: the request is known by then.
 				const left = request as Tracked;
-				left.state = 'behind';
-				left.leave = undefined;
-				download.slots.take('behind');
+				left.state = 'detached';
+				left.detach = undefined;
+				download.slots.take('detached');
 				resolve('detached');
 			};
 		});
 		const track = (started: Tracked): void => {
 			request = started;
-			started.leave = detach;
+			started.detach = detach;
 			if (this.#hedging) started.hedge = true;
 		};
 		const work = (async (): Promise<'done' | 'superseded'> => {
@@ -124,17 +124,17 @@ export class RangeRequest {
 			outcome = await Promise.race([work, detached]);
 		} catch (error) {
 			// Failed before the detach took effect: nothing was left behind after all.
-			if (request?.state === 'behind') download.slots.leave('behind');
+			if (request?.state === 'detached') download.slots.leave('detached');
 			if (request) request.state = error === RESTART ? 'aborted' : 'failed';
 			if (error === RESTART) return 'restarted';
 			throw error;
 		} finally {
-			if (request) request.leave = undefined;
+			if (request) request.detach = undefined;
 		}
 		const current = request as Tracked;
 		if (outcome === 'detached') this.#leaveBehind(work, pending, current);
 		else {
-			if (current.state === 'behind') download.slots.leave('behind');
+			if (current.state === 'detached') download.slots.leave('detached');
 			current.state = outcome;
 		}
 		return outcome;
@@ -146,12 +146,12 @@ export class RangeRequest {
 		work.then(
 			(outcome) => {
 				request.state = outcome;
-				download.ended('behind');
+				download.ended('detached');
 			},
 			(error: unknown) => {
 				request.state = 'failed';
 				if (!download.settled && !isRetryable(error) && !pending.every((chunk) => chunk.done)) download.fail(error);
-				download.ended('behind');
+				download.ended('detached');
 			},
 		);
 	}

@@ -10,14 +10,14 @@ import type { Download } from './download.ts';
  * Where one request is in its life, and so who owns its body:
  * - `waiting`: sent, its headers not in yet; the run that sent it waits for it;
  * - `reading`: its run reads its body into the run's chunks;
- * - `behind`: left behind by a hedge; it reads on by itself, feeding its chunk, and nobody
- *   waits for it (it holds a `behind` place, see `Slots`);
+ * - `detached`: left behind by a hedge; it reads on by itself, feeding its chunk, and nobody
+ *   waits for it (it holds a `detached` place, see `Slots`);
  * - `done`: it delivered the rest of its run; `superseded`: another request completed the
  *   chunk it was reading; `failed`: a fault or a verdict ended it; `aborted`: it was asked for
  *   again at once (hedging without room), or the download ended.
  * A run let go early (overlap) is a state of the run, not of one request: see `RangeRequest`.
  */
-export type RequestState = 'waiting' | 'reading' | 'behind' | 'done' | 'superseded' | 'failed' | 'aborted';
+export type RequestState = 'waiting' | 'reading' | 'detached' | 'done' | 'superseded' | 'failed' | 'aborted';
 
 /** A request in flight. */
 export interface Tracked {
@@ -25,8 +25,8 @@ export interface Tracked {
 	state: RequestState;
 	/** Sent by a slot right after it left a quiet request behind: the chunks it completes are hedges won. */
 	hedge: boolean;
-	/** While the slot of a run reads it (`waiting` or `reading`): leaves it behind (hedging). */
-	leave: (() => void) | undefined;
+	/** While the slot of a run reads it (`waiting` or `reading`): leaves it behind (hedging), as `detached`. */
+	detach: (() => void) | undefined;
 }
 
 export interface Opened {
@@ -78,7 +78,7 @@ export class Requests {
 		// with AbortSignal.any(): fetch holds such a signal weakly, and once it is collected an
 		// abort no longer reaches a body being read (seen as a request left open after a hedge won).
 		const controller = new AbortController();
-		const request: Tracked = { controller, state: 'waiting', hedge: false, leave: undefined };
+		const request: Tracked = { controller, state: 'waiting', hedge: false, detach: undefined };
 		started?.(request);
 		this.#all.set(controller, request);
 		const headers = new Headers(options.headers);
@@ -134,7 +134,7 @@ export class Requests {
 	slotRequest(chunk: Chunk): Tracked | undefined {
 		for (const controller of chunk.requests) {
 			const request = this.#all.get(controller);
-			if (request?.leave) return request;
+			if (request?.detach) return request;
 		}
 		return undefined;
 	}
