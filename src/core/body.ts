@@ -34,7 +34,7 @@ export async function readInto(download: Download, run: readonly Chunk[], opened
 	let chunk = run[0] as Chunk;
 	const last = run[run.length - 1] as Chunk;
 	const reader = body.getReader();
-	const { controller } = opened;
+	const { controller } = opened.request;
 	const { signal } = controller;
 	// Cancel the body directly on abort: fetch follows the request's signal only while its
 	// Request object lives, and once that is collected an abort would never reach this read
@@ -107,7 +107,7 @@ function nextInRun(run: readonly Chunk[], index: number, previous: Chunk, contro
 }
 
 function accept(download: Download, chunk: Chunk, offset: number, bytes: Bytes, opened: Opened): void {
-	const fresh = chunk.accept(offset, bytes, performance.now(), opened.controller);
+	const fresh = chunk.accept(offset, bytes, performance.now(), opened.request.controller);
 	if (fresh === 0) return;
 	const fromHedge = opened.request.hedge;
 	if (fromHedge) chunk.hedgeDelivered = true;

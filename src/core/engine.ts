@@ -38,6 +38,7 @@ export class Engine implements Download {
 	readonly #signals: AbortSignal[];
 	/** Aborted when the download stops: sleeps between retries listen to it. */
 	readonly #abort = new AbortController();
+	readonly signal: AbortSignal = this.#abort.signal;
 	readonly plan: Plan;
 	readonly slots: Slots;
 	readonly requests: Requests = new Requests(this);
@@ -83,10 +84,6 @@ export class Engine implements Download {
 
 	get stats(): DownloadStats {
 		return { ...this.counters };
-	}
-
-	get signal(): AbortSignal {
-		return this.#abort.signal;
 	}
 
 	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */

@@ -35,7 +35,6 @@ export interface Opened {
 	/** Absolute offset of the first body byte, and of the last byte asked for (Infinity: to the end). */
 	offset: number;
 	end: number;
-	controller: AbortController;
 	watchdog: Watchdog;
 	/** Ends the request's accounting; aborts its connection unless the body was read to its end. */
 	release: (complete?: boolean) => void;
@@ -116,7 +115,7 @@ export class Requests {
 			watchdog.touch();
 			// Left behind while it waited, it stays behind.
 			if (request.state === 'waiting') request.state = 'reading';
-			return { response, request, offset: range?.start ?? 0, end: range?.end ?? Number.POSITIVE_INFINITY, controller, watchdog, release };
+			return { response, request, offset: range?.start ?? 0, end: range?.end ?? Number.POSITIVE_INFINITY, watchdog, release };
 		} catch (error) {
 			release();
 			throw this.reason(error, controller);
