@@ -1,5 +1,3 @@
-import { STEAL_MIN_BYTES, STEAL_MIN_LEAD } from './constants.ts';
-
 /** Bytes as fetch bodies deliver them (a plain ArrayBuffer behind each view). */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -17,8 +15,8 @@ export class Chunk {
 	/** Bytes received from `start` on, contiguous. */
 	received = 0;
 	/** Received bytes not yet handed to the consumer. */
-	private readonly pieces: (Bytes | undefined)[] = [];
-	private head = 0;
+	readonly #pieces: (Bytes | undefined)[] = [];
+	#head = 0;
 	bufferedBytes = 0;
 	done = false;
 	/** When the frontier last moved (or the chunk started), `performance.now()` time. */
@@ -68,7 +66,7 @@ export class Chunk {
 		const skip = this.frontier - offset;
 		if (skip >= bytes.byteLength) return 0;
 		const fresh = skip > 0 ? bytes.subarray(skip) : bytes;
-		this.pieces.push(fresh);
+		this.#pieces.push(fresh);
 		this.bufferedBytes += fresh.byteLength;
 		this.received += fresh.byteLength;
 		this.lastProgressAt = now;
@@ -83,12 +81,12 @@ export class Chunk {
 
 	/** The oldest received piece the consumer has not read, removed from the chunk. */
 	take(): Bytes | undefined {
-		if (this.head >= this.pieces.length) return undefined;
-		const piece = this.pieces[this.head];
-		this.pieces[this.head++] = undefined;
-		if (this.head === this.pieces.length) {
-			this.pieces.length = 0;
-			this.head = 0;
+		if (this.#head >= this.#pieces.length) return undefined;
+		const piece = this.#pieces[this.#head];
+		this.#pieces[this.#head++] = undefined;
+		if (this.#head === this.#pieces.length) {
+			this.#pieces.length = 0;
+			this.#head = 0;
 		}
 		if (piece) this.bufferedBytes -= piece.byteLength;
 		return piece;
@@ -116,23 +114,9 @@ export class Chunk {
 	/** Drops buffered bytes, of the tails split off too (the download failed or was cancelled). */
 	clear(): void {
 		for (let chunk: Chunk | undefined = this; chunk; chunk = chunk.tail) {
-			chunk.pieces.length = 0;
-			chunk.head = 0;
+			chunk.#pieces.length = 0;
+			chunk.#head = 0;
 			chunk.bufferedBytes = 0;
 		}
 	}
-}
-
-/**
- * Tail stealing: how many bytes at the end of a busy run a free slot should take over, or 0 when
- * none are worth a request. `left` is what the run has still to receive, `lead` what it receives
- * while the free slot's request waits for its first byte, `room` the most its last chunk can give
- * (past its frontier). The free slot reads nothing for that wait while the busy one reads on, so
- * both end together when the tail is half of what is left once the lead is taken off; the
- * download then ends `share / pace` sooner, worth a request from `STEAL_MIN_LEAD` times the time
- * to first byte, `STEAL_MIN_BYTES` and `worth` (what a slot reads in `STEAL_MIN_SAVING_MS`) on.
- */
-export function tailShare(left: number, lead: number, room: number, worth = 0): number {
-	const share = Math.min(Math.floor((left - lead) / 2), room);
-	return share >= Math.max(STEAL_MIN_BYTES, STEAL_MIN_LEAD * lead, worth) ? share : 0;
 }

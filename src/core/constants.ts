@@ -15,8 +15,6 @@ export const DEFAULT_BACKOFF_LIMIT = 10_000;
 export const DEFAULT_MAX_RETRY_AFTER = 60_000;
 export const MAX_CONCURRENCY = 256;
 
-/** RFC 9110 §15.5.9, §15.5.20, §15.6: worth another try after a pause. */
-export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Hedging: ms without progress before a chunk's rest is asked for again; see `HedgeOptions`. */
 export const DEFAULT_HEDGE_AFTER = 100;
 /** The hedge delay doubles after each false alarm, up to this. */

@@ -1,14 +1,5 @@
+import type { RequestSettings } from '../http/request.ts';
 import { normalizeHeaders } from './options.ts';
-
-/** Fetch settings taken from a `Request` input and applied to every range request. */
-export interface RequestSettings {
-	credentials?: RequestCredentials;
-	mode?: RequestMode;
-	cache?: RequestCache;
-	redirect?: RequestRedirect;
-	referrer?: string;
-	referrerPolicy?: ReferrerPolicy;
-}
 
 export interface NormalizedInput {
 	url: string;

@@ -33,7 +33,7 @@ export class ParallelGetStream {
 	 * the stream's error if that fails. Awaiting it is optional.
 	 */
 	readonly info: Promise<DownloadInfo>;
-	private readonly engine: Engine;
+	readonly #engine: Engine;
 
 	/**
 	 * @param input An http(s) URL, or a GET `Request` whose headers, signal and credentials are used.
@@ -52,7 +52,7 @@ export class ParallelGetStream {
 		const signals = [request.signal, normalized.signal].filter((signal): signal is AbortSignal => signal !== undefined);
 		const send = createSend(normalized.ky, normalized.fetch, request.settings);
 		const engine = new Engine(request.url, normalized, send, signals);
-		this.engine = engine;
+		this.#engine = engine;
 		this.info = engine.info;
 		this.readable = new Stream<Bytes>(
 			{
@@ -67,6 +67,6 @@ export class ParallelGetStream {
 
 	/** Counters: requests made, in flight, bytes buffered (now and peak), retries. A snapshot. */
 	get stats(): DownloadStats {
-		return this.engine.stats;
+		return this.#engine.stats;
 	}
 }

@@ -1,4 +1,3 @@
-import { RETRYABLE_STATUS } from '../core/constants.ts';
 import type { ByteRange } from '../errors/parallel-get-error.ts';
 import { RevisionChangedError } from '../errors/revision-changed-error.ts';
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
@@ -9,6 +8,9 @@ import { type Pin, pinMismatch } from './validators.ts';
  * The checks every response passes before a byte of it is kept: what the server must have sent
  * for the bytes to be the ones asked for, of the revision pinned.
  */
+
+/** RFC 9110 §15.5.9, §15.5.20, §15.6: worth another try after a pause. */
+export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 export function isEncoded(headers: Headers): boolean {
 	const encoding = headers.get('content-encoding')?.trim().toLowerCase();

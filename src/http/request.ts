@@ -1,5 +1,14 @@
 import ky, { type KyInstance } from 'ky';
-import type { RequestSettings } from '../core/input.ts';
+
+/** Fetch settings taken from a `Request` input and applied to every range request. */
+export interface RequestSettings {
+	credentials?: RequestCredentials;
+	mode?: RequestMode;
+	cache?: RequestCache;
+	redirect?: RequestRedirect;
+	referrer?: string;
+	referrerPolicy?: ReferrerPolicy;
+}
 
 /** Makes one GET and resolves with its response, whatever its status. */
 export type Send = (url: string, headers: Headers, signal: AbortSignal) => Promise<Response>;

@@ -22,35 +22,37 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
  * rather than on every touch, so a busy body costs a clock read per piece and nothing more.
  */
 export class Watchdog {
-	private timer: ReturnType<typeof setTimeout> | undefined;
-	private last = performance.now();
-	private readonly ms: number;
-	private readonly onStall: () => void;
+	#timer: ReturnType<typeof setTimeout> | undefined;
+	#last = performance.now();
+	readonly #ms: number;
+	readonly #onStall: () => void;
 
 	constructor(ms: number | false, onStall: () => void) {
-		this.ms = ms === false ? 0 : ms;
-		this.onStall = onStall;
-		if (ms !== false) this.arm(ms);
+		this.#ms = ms === false ? 0 : ms;
+		this.#onStall = onStall;
+		if (ms !== false) this.#arm(ms);
 	}
 
 	touch(): void {
-		this.last = performance.now();
+		this.#last = performance.now();
 	}
 
 	stop(): void {
-		clearTimeout(this.timer);
-		this.timer = undefined;
+		clearTimeout(this.#timer);
+		this.#timer = undefined;
 	}
 
-	private arm(wait: number): void {
-		this.timer = setTimeout(() => {
-			const idle = performance.now() - this.last;
-			if (idle >= this.ms) {
-				this.timer = undefined;
-				this.onStall();
+	#arm(wait: number): void {
+		this.#timer = setTimeout(() => {
+			const idle = performance.now() - this.#last;
+			if (idle >= this.#ms) {
+				this.#timer = undefined;
+				this.#onStall();
 			} else {
-				this.arm(this.ms - idle);
+				this.#arm(this.#ms - idle);
 			}
 		}, wait);
 	}
 }
+
+export const noop = (): void => {};

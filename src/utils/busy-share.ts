@@ -3,29 +3,29 @@
  * average: time `period` ms ago weighs 1/e as much as now. Starts at 0.
  */
 export class BusyShare {
-	private readonly period: number;
-	private busy = 0;
-	private at: number | undefined;
+	readonly #period: number;
+	#busy = 0;
+	#at: number | undefined;
 
 	constructor(period: number) {
-		this.period = period;
+		this.#period = period;
 	}
 
 	/** Records that the state lasted from `from` to `to` (ms, `performance.now()` times). */
 	add(from: number, to: number): void {
-		this.decay(to);
+		this.#decay(to);
 		// The interval's own weight, decayed from its middle: exact enough for short intervals.
-		this.busy += (to - from) * Math.exp(-(to - from) / 2 / this.period);
+		this.#busy += (to - from) * Math.exp(-(to - from) / 2 / this.#period);
 	}
 
 	/** The decayed busy time over the decayed total time, at `now`. */
 	share(now: number): number {
-		this.decay(now);
-		return this.busy / this.period;
+		this.#decay(now);
+		return this.#busy / this.#period;
 	}
 
-	private decay(now: number): void {
-		if (this.at !== undefined && now > this.at) this.busy *= Math.exp(-(now - this.at) / this.period);
-		this.at = now;
+	#decay(now: number): void {
+		if (this.#at !== undefined && now > this.#at) this.#busy *= Math.exp(-(now - this.#at) / this.#period);
+		this.#at = now;
 	}
 }

@@ -1,0 +1,52 @@
+import type { Send } from '../http/request.ts';
+import type { Pin } from '../http/validators.ts';
+import type { NormalizedOptions } from './options.ts';
+import type { Plan } from './plan.ts';
+import type { Requests } from './request.ts';
+import type { Place, Slots } from './slots.ts';
+import type { DownloadStats } from './stats.ts';
+
+/** What discovery learned that every range request needs. */
+export interface Facts {
+	/** The revision every range request is pinned to; undefined in `single` and `empty` mode. */
+	readonly pin: Pin | undefined;
+	/**
+	 * The total came from `options.size` because Content-Range was unreadable (cross-origin, not
+	 * exposed): the last chunk is then asked for open-ended so that its Content-Length, always
+	 * readable, shows whether the object really ends there.
+	 */
+	readonly totalFromCaller: boolean;
+	/** Discovery was answered cross-origin (CORS): some headers may be hidden. */
+	readonly crossOrigin: boolean;
+}
+
+/**
+ * One download as its parts see it: the plan, the slots, the requests in flight, and the few
+ * actions every part may take. The engine is the one implementation.
+ */
+export interface Download {
+	readonly url: string;
+	readonly options: NormalizedOptions;
+	readonly send: Send;
+	readonly counters: DownloadStats;
+	readonly plan: Plan;
+	readonly slots: Slots;
+	readonly requests: Requests;
+	readonly facts: Facts;
+	/**
+	 * The hedge delay in use: `hedge.after`, doubled after each false alarm (see
+	 * `afterFalseAlarm`), up to `MAX_HEDGE_AFTER`.
+	 */
+	hedgeAfter: number;
+	/** The download has ended (done, cancelled or failed). */
+	readonly settled: boolean;
+	/** Aborted when the download ends, with the reason; sleeps between retries listen to it. */
+	readonly signal: AbortSignal;
+	fail(error: unknown): void;
+	/** Hedges, starts what the window allows, steals tails: after anything that may free room. */
+	schedule(): void;
+	/** Bytes for the head came, or the download ended: the pull waiting for them goes on. */
+	wake(): void;
+	/** A run or a request left behind has ended: its place is free again. */
+	ended(place: Place): void;
+}

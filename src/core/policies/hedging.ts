@@ -1,0 +1,91 @@
+import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, MAX_HEDGE_AFTER } from '../constants.ts';
+import type { RequestState } from '../request.ts';
+
+/**
+ * Hedging: a chunk that has gone without a byte for `hedge.after` ms, whatever feeds it, is asked
+ * for again. The slot reading it leaves its quiet request behind, still in flight and still
+ * feeding the chunk should it wake up, and asks for the rest of its chunks on a fresh request;
+ * whichever completes a chunk first aborts the other. At most `maxHedging` requests are left
+ * behind at once, counting those let go early (overlap); with that many, the quiet request is
+ * aborted instead and asked for again at once (no backoff, no failure counted). These are the
+ * decisions, made from a read-only view; the engine carries them out.
+ */
+
+/** A chunk as hedging sees it. */
+export interface QuietChunk {
+	readonly done: boolean;
+	/** Times it was hedged already. */
+	readonly hedged: number;
+	/** When its frontier last moved, or a request for it was sent. */
+	readonly lastProgressAt: number;
+}
+
+export interface HedgeView<C extends QuietChunk, R extends { readonly state: RequestState }> {
+	readonly now: number;
+	/** The hedge delay in use, and how long a request still waiting for its headers may be quiet. */
+	readonly after: number;
+	readonly headersDelay: number;
+	/** Hedges made so far, and the most the download may make. */
+	readonly hedges: number;
+	readonly budget: number;
+	/** Requests in flight on top of the slots (see `Slots.extra`), and the most there may be. */
+	readonly extra: number;
+	readonly most: number;
+	readonly chunks: Iterable<C>;
+	/** The request a slot reads for this chunk; none when no slot reads it (waiting to retry, or further on in a run). */
+	slotRequest(chunk: C): R | undefined;
+}
+
+/** Hedge `chunk`: leave `request` behind (`leave`), or abort it to ask again at once. */
+export interface Hedge<C, R> {
+	chunk: C;
+	request: R;
+	leave: boolean;
+}
+
+/** The chunks to hedge now, in order, within the download's budget and the allowance on top of the slots. */
+export function stalled<C extends QuietChunk, R extends { readonly state: RequestState }>(view: HedgeView<C, R>): Hedge<C, R>[] {
+	const hedges: Hedge<C, R>[] = [];
+	let made = view.hedges;
+	let extra = view.extra;
+	for (const chunk of view.chunks) {
+		if (made >= view.budget) break;
+		const quiet = view.now - chunk.lastProgressAt;
+		if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || quiet < view.after) continue;
+		const request = view.slotRequest(chunk);
+		// Slow servers are not stragglers: a request waiting for its headers gets longer.
+		if (!request || (request.state === 'waiting' && quiet < view.headersDelay)) continue;
+		made++;
+		const leave = extra < view.most;
+		if (leave) extra++;
+		hedges.push({ chunk, request, leave });
+	}
+	return hedges;
+}
+
+/** Hedges a download may make: `hedge.max`, or 25 % of its chunks and at least `concurrency`. */
+export function hedgeBudget(max: number | undefined, concurrency: number, totalChunks: number | undefined): number {
+	return max ?? Math.max(concurrency, Math.ceil((totalChunks ?? 0) * HEDGE_BUDGET_FRACTION));
+}
+
+/** How long a request may wait for its headers before it counts as quiet: 3 x the typical time to first byte if that is longer. */
+export function headersDelay(after: number, ttfb: number | undefined): number {
+	return ttfb === undefined ? after : Math.max(after, 3 * ttfb);
+}
+
+/**
+ * The hedge delay after a false alarm (a hedged chunk completed by the request that went quiet,
+ * before its hedges delivered a byte: the network delivers in bursts): doubled, up to `MAX_HEDGE_AFTER`.
+ */
+export function afterFalseAlarm(after: number): number {
+	return Math.min(2 * after, MAX_HEDGE_AFTER);
+}
+
+/**
+ * How often to look for stalled chunks while requests run: every quarter of the hedge delay. A
+ * plain period, not a timer aimed at the next chunk's due time: that was exact in theory and
+ * missed a stalled head now and then in practice.
+ */
+export function checkEvery(after: number): number {
+	return Math.max(10, after / 4);
+}

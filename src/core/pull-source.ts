@@ -1,0 +1,137 @@
+import { BusyShare } from '../utils/busy-share.ts';
+import type { Bytes } from './chunk.ts';
+import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE } from './constants.ts';
+import type { Download } from './download.ts';
+
+/** Longest stretch, in ms, that pull() hands out bytes without letting the event loop turn. */
+const TURN_BUDGET_MS = 4;
+
+/**
+ * A task after pending I/O: setImmediate in Node, Deno and Bun; a message in browsers, whose
+ * nested setTimeout(0) is clamped to 4 ms. The channel is closed at once, so it keeps nothing alive.
+ */
+function nextMacrotask(callback: () => void): void {
+	const { setImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown };
+	if (typeof setImmediate === 'function') {
+		setImmediate(callback);
+		return;
+	}
+	if (typeof MessageChannel !== 'function') {
+		setTimeout(callback, 0);
+		return;
+	}
+	const { port1, port2 } = new MessageChannel();
+	port1.onmessage = () => {
+		port1.close();
+		callback();
+	};
+	port2.postMessage(undefined);
+}
+
+/**
+ * The stream's pull source: hands the head chunk's bytes out in order, only while the stream asks
+ * (`desiredSize > 0`, no queue of its own: the plan's window is the read-ahead), waits while
+ * there are none, and measures how much of its time the consumer spends waiting, which decides
+ * the window's size (see `Plan.limit`). Closes once every chunk is out and every request ended.
+ */
+export class PullSource {
+	readonly #download: Download;
+	readonly #stop: (reason: unknown) => boolean;
+	#waiter: (() => void) | undefined;
+	/** When pull() last waited for the event loop (bytes to arrive, or a turn of its own). */
+	#turnStartedAt = performance.now();
+	/** How much of its time the consumer spends waiting for bytes, lately. */
+	readonly #consumerWaiting = new BusyShare(CONSUMER_WAIT_PERIOD);
+
+	constructor(download: Download, stop: (reason: unknown) => boolean) {
+		this.#download = download;
+		this.#stop = stop;
+	}
+
+	/** The stream's `pull()`: hands out the head chunk's bytes; waits while there are none. */
+	async pull(controller: ReadableStreamDefaultController<Bytes>): Promise<void> {
+		const download = this.#download;
+		const { plan, counters } = download;
+		// A consumer reading a backlog (chunks that completed while the head was still arriving)
+		// is served from microtasks alone; without a pause now and then no socket is read until
+		// the backlog is gone, and every connection stalls meanwhile.
+		if (performance.now() - this.#turnStartedAt > TURN_BUDGET_MS) await this.#nextTurn();
+		for (;;) {
+			if (download.settled) return;
+			const head = plan.chunks.get(plan.nextEmit);
+			let delivered = 0;
+			let advanced = false;
+			if (head) {
+				for (let piece = head.take(); piece; piece = head.take()) {
+					controller.enqueue(piece);
+					delivered += piece.byteLength;
+					if ((controller.desiredSize ?? 0) <= 0) break;
+				}
+				if (head.drained) {
+					// Room in the window, but the requests start from a microtask, never in pull()
+					// itself: Chromium may call pull() from native code (a service worker's Response
+					// body), and there a call back into script after an enqueue (new Headers(init)
+					// iterating its init, an abort event's listener) runs the microtasks nested and
+					// spins in them for good.
+					if (plan.dropHead(head)) queueMicrotask(() => download.schedule());
+					advanced = true;
+				}
+			}
+			if (delivered > 0) {
+				// The first bytes are out: the other chunks start now, right after the consumer's
+				// read resolved (a microtask queued after it), not a turn of the event loop later.
+				if (counters.loaded === 0 && download.slots.free) queueMicrotask(() => download.schedule());
+				counters.loaded += delivered;
+				counters.bufferedBytes -= delivered;
+				this.#reportProgress();
+				if (download.settled) return;
+			}
+			// Closes only once every request has ended, so that an over-long last body is still caught.
+			if (plan.finished && download.slots.idle) {
+				this.#stop(undefined);
+				controller.close();
+				return;
+			}
+			if (delivered > 0) return;
+			if (advanced) continue;
+			const waitStarted = performance.now();
+			await new Promise<void>((resolve) => {
+				this.#waiter = resolve;
+			});
+			this.#turnStartedAt = performance.now();
+			this.#consumerWaiting.add(waitStarted, this.#turnStartedAt);
+		}
+	}
+
+	wake(): void {
+		const waiter = this.#waiter;
+		this.#waiter = undefined;
+		waiter?.();
+	}
+
+	/** The consumer spends at least `CONSUMER_WAIT_SHARE` of its time waiting for bytes: the network sets the pace. */
+	networkBound(): boolean {
+		return this.#consumerWaiting.share(performance.now()) >= CONSUMER_WAIT_SHARE;
+	}
+
+	/** Resolves on a later turn of the event loop, after pending I/O. */
+	#nextTurn(): Promise<void> {
+		return new Promise<void>((resolve) => {
+			nextMacrotask(() => {
+				this.#turnStartedAt = performance.now();
+				resolve();
+			});
+		});
+	}
+
+	#reportProgress(): void {
+		const { options, counters, plan } = this.#download;
+		const onProgress = options.onProgress;
+		if (!onProgress) return;
+		try {
+			onProgress({ loaded: counters.loaded, total: plan.size, inFlight: counters.inFlight });
+		} catch (error) {
+			this.#download.fail(error);
+		}
+	}
+}

@@ -1,0 +1,27 @@
+/** Counters for tests, benchmarks and progress displays. */
+export interface DownloadStats {
+	/** Requests sent, discovery and retries included. */
+	requests: number;
+	/** Attempts that were retried after a transient fault. */
+	retries: number;
+	/** Extra requests made for stalled chunks, and how many chunks such a request completed first. */
+	hedges: number;
+	hedgesWon: number;
+	/**
+	 * Times a free slot, with no chunk left to start, took over the back part of what the busiest
+	 * slot still had to read (tail stealing), so that all slots finish together.
+	 */
+	steals: number;
+	/** Times a slot was let go to start its next request before its current one ended (`overlap`). */
+	overlaps: number;
+	/** Requests in flight now, and the most at any time. */
+	inFlight: number;
+	maxInFlight: number;
+	/** Bytes received and not yet handed to the consumer, now and at most. */
+	bufferedBytes: number;
+	maxBufferedBytes: number;
+	/** Bytes received from the network and kept (duplicates of a hedge not counted). */
+	bytesReceived: number;
+	/** Bytes handed to the consumer, in order. */
+	loaded: number;
+}
