@@ -334,13 +334,6 @@ describe('ParallelGetStream tail stealing', () => {
 		expect(records.map((record) => record.range)).toEqual([`bytes=0-${4 * MiB - 1}`]);
 	});
 
-	it('small objects cost many requests: on loopback no tail is stolen, each chunk is asked for once', async () => {
-		const { download, records } = await shapedDownload('/loopback.bin', 54, 5 * MiB, () => undefined, { chunkSize: MiB, concurrency: 4, hedge: { after: 60_000 } });
-		expect(download.stats.steals).toBe(0);
-		expect(download.stats.requests).toBe(records.length);
-		expect(download.stats.requests).toBe(expectChunkRuns(records.map((record) => record.range), 5 * MiB, MiB).length);
-	});
-
 	it('steals nothing with `hedge: false`', async () => {
 		const { download, records } = await stealable('/no-steal.bin', 52, false);
 		expect(download.stats).toMatchObject({ steals: 0, hedges: 0, requests: 2 });
