@@ -179,6 +179,8 @@ export class Engine {
 	/** Discovery was answered cross-origin (CORS): some headers may be hidden. */
 	private crossOrigin = false;
 	private waiter: (() => void) | undefined;
+	/** A single response waiting for the consumer to make room in the window (see `readWithin`). */
+	private roomWaiter: (() => void) | undefined;
 	/** When pull() last waited for the event loop (bytes to arrive, or a turn of its own). */
 	private turnStartedAt = performance.now();
 	/** How much of its time the consumer spends waiting for bytes, lately. */
@@ -263,6 +265,9 @@ export class Engine {
 				}
 			}
 			if (delivered > 0) {
+				const room = this.roomWaiter;
+				this.roomWaiter = undefined;
+				room?.();
 				// The first bytes are out: the other chunks start now, right after the consumer's
 				// read resolved (a microtask queued after it), not a turn of the event loop later.
 				if (this.counters.loaded === 0 && this.running < this.options.concurrency) queueMicrotask(() => this.schedule());
@@ -975,6 +980,11 @@ export class Engine {
 					});
 				}
 				let piece: Bytes = value;
+				if (chunk.length > WINDOW_FACTOR * this.options.concurrency * this.options.chunkSize) {
+					await this.readWithin(chunk, offset, piece, opened);
+					offset += piece.byteLength;
+					continue;
+				}
 				for (;;) {
 					const room = chunk.end + 1 - offset;
 					// The run's last chunk was split: its tail is another request's.
@@ -1002,6 +1012,39 @@ export class Engine {
 			if (!ended) reader.cancel().catch(noop);
 			chunk.requests.delete(controller);
 			opened.release(ended);
+		}
+	}
+
+	/**
+	 * Keeps a piece of a response larger than the window (one plain GET for the whole object) only
+	 * as the consumer makes room: bytes held never exceed `WINDOW_FACTOR x concurrency x chunkSize`
+	 * (README "Memory"), and the body is not read meanwhile, so the server waits for the consumer.
+	 * The stall watchdog is off while the consumer is the one that is slow.
+	 */
+	private async readWithin(chunk: Chunk, offset: number, piece: Bytes, opened: Opened): Promise<void> {
+		const windowBytes = WINDOW_FACTOR * this.options.concurrency * this.options.chunkSize;
+		const { signal } = opened.controller;
+		for (let at = 0; at < piece.byteLength; ) {
+			if (chunk.bufferedBytes >= windowBytes) {
+				opened.watchdog.stop();
+				const onAbort = (): void => this.roomWaiter?.();
+				signal.addEventListener('abort', onAbort, { once: true });
+				try {
+					while (chunk.bufferedBytes >= windowBytes && !signal.aborted) {
+						await new Promise<void>((resolve) => {
+							this.roomWaiter = resolve;
+						});
+					}
+				} finally {
+					signal.removeEventListener('abort', onAbort);
+					this.roomWaiter = undefined;
+				}
+				if (signal.aborted) throw signal.reason;
+				opened.watchdog.resume();
+			}
+			const part = piece.subarray(at, at + windowBytes - chunk.bufferedBytes);
+			this.accept(chunk, offset + at, part, opened.controller);
+			at += part.byteLength;
 		}
 	}
 
