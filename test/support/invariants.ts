@@ -68,7 +68,7 @@ export function programmingError(error: unknown): unknown {
 		if (code === 'ERR_INVALID_STATE' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE') return link;
 		if (link instanceof TypeError && !isNetworkFault(link)) return link;
 		if (link instanceof RangeError || link instanceof ReferenceError || link instanceof SyntaxError) return link;
-		if (/invalid state|is locked|already (closed|errored)|cannot (close|enqueue)/i.test(link.message)) return link;
+		if (!typedError(link) && /invalid state|is locked|already (closed|errored)|cannot (close|enqueue)/i.test(link.message)) return link;
 	}
 	return undefined;
 }

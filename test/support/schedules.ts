@@ -19,6 +19,10 @@ export type FaultKind =
 	| { kind: 'reset'; at: At }
 	/** Ends the response cleanly after some of the body (chunked, no Content-Length): a clean close, short. */
 	| { kind: 'short'; at: At }
+	/** Sends `bytes` more than the range asked for (chunked, no Content-Length). */
+	| { kind: 'long'; bytes: number }
+	/** Closes the connection before any response. */
+	| { kind: 'drop' }
 	/** Pauses mid-body for `ms`, or (null) until the client gives up on the request. */
 	| { kind: 'stall'; at: At; ms: number | null }
 	/** Waits `ms` before the headers (a slow time to first byte). */
@@ -87,6 +91,8 @@ export interface DrawnOptions {
 	maxRetryAfter: number;
 	/** The runtime's ReadableStream, or web-streams-polyfill's (the reference implementation). */
 	stream: 'native' | 'ponyfill';
+	/** The `size` option: not given, the object's size, or one byte more. */
+	givenSize: 'none' | 'right' | 'wrong';
 }
 
 export interface Schedule {
@@ -124,6 +130,8 @@ const retryAfter: fc.Arbitrary<string | null> = fc.constantFrom(null, '0', '1', 
 export const faultKind: fc.Arbitrary<FaultKind> = fc.oneof(
 	{ arbitrary: at.map((a) => ({ kind: 'reset', at: a }) as const), weight: 4 },
 	{ arbitrary: at.map((a) => ({ kind: 'short', at: a }) as const), weight: 2 },
+	{ arbitrary: fc.constantFrom(1, 15, 4096).map((bytes) => ({ kind: 'long', bytes }) as const), weight: 1 },
+	{ arbitrary: fc.constant({ kind: 'drop' } as const), weight: 1 },
 	{ arbitrary: fc.record({ at, ms: fc.option(fc.integer({ min: 10, max: 400 }), { nil: null }) }).map(({ at: a, ms }) => ({ kind: 'stall', at: a, ms }) as const), weight: 3 },
 	{ arbitrary: fc.integer({ min: 1, max: 150 }).map((ms) => ({ kind: 'delay', ms }) as const), weight: 1 },
 	{ arbitrary: fc.record({ status: fc.constantFrom(503 as const, 429 as const), retryAfter }).map((s) => ({ kind: 'status', ...s }) as const), weight: 3 },
@@ -145,10 +153,11 @@ const options: fc.Arbitrary<DrawnOptions> = fc.record({
 	concurrency: fc.integer({ min: 1, max: 8 }),
 	hedge: fc.oneof(fc.constant(false as const), fc.record({ after: fc.integer({ min: 20, max: 80 }), max: fc.option(fc.integer({ min: 0, max: 4 }), { nil: null }) })),
 	overlap: fc.boolean(),
-	stallTimeout: fc.integer({ min: 250, max: 600 }),
+	stallTimeout: fc.integer({ min: 400, max: 700 }),
 	retryLimit: fc.integer({ min: 0, max: 5 }),
 	maxRetryAfter: fc.integer({ min: 1, max: 30 }),
 	stream: fc.constantFrom('native' as const, 'ponyfill' as const),
+	givenSize: fc.constantFrom('none' as const, 'none' as const, 'none' as const, 'right' as const, 'wrong' as const),
 });
 
 const consumer: fc.Arbitrary<Consumer> = fc.record({

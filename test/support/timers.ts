@@ -16,6 +16,8 @@ export interface PendingTimer {
 export interface TimerTracker {
 	/** Library timers created and neither fired nor cleared yet. */
 	pending(): PendingTimer[];
+	/** Library timers created since tracking began (a check that the library's frames are recognised). */
+	created(): number;
 	/** Forgets the timers seen so far (a new run starts). */
 	forget(): void;
 	/** Puts the global functions back. */
@@ -40,6 +42,7 @@ export function trackTimers(roots: readonly string[]): TimerTracker {
 		clearInterval: globals.clearInterval as AnyFunction,
 	};
 	const pending = new Map<unknown, PendingTimer>();
+	let created = 0;
 	const ours = (where: string): boolean => roots.some((root) => where.includes(root));
 
 	function wrapSet(original: AnyFunction, once: boolean): AnyFunction {
@@ -53,6 +56,7 @@ export function trackTimers(roots: readonly string[]): TimerTracker {
 			};
 			handle = original.call(this, run, ms, ...args);
 			pending.set(handle, { where, ms: Number(ms ?? 0) });
+			created++;
 			return handle;
 		};
 		// util.promisify(setTimeout) keeps working while tracking is on.
@@ -80,6 +84,7 @@ export function trackTimers(roots: readonly string[]): TimerTracker {
 	return {
 		pending: () => [...pending.values()],
 		forget: () => pending.clear(),
+		created: () => created,
 		restore(): void {
 			Object.assign(globals, saved);
 			pending.clear();
