@@ -95,7 +95,8 @@ function toFault(kind: FaultKind, request: FaultRequest, size: number): Fault | 
 			// Content-Length is indistinguishable from a smaller object: keep the length it promised.
 			return { shortAfterBytes: resolveAt(kind.at, length), ...(range ? {} : { contentLength: length }) };
 		case 'long':
-			return { extraBytes: kind.bytes };
+			// Likewise, a longer 200 without Content-Length is a larger object.
+			return { extraBytes: kind.bytes, ...(range ? {} : { contentLength: length }) };
 		case 'drop':
 			return { dropConnection: true };
 		case 'stall':
@@ -182,6 +183,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 	const abortReason = new Error(`the caller's abort (run ${id})`);
 	const cancelReason = new Error(`the consumer's cancel (run ${id})`);
 	const Stream = o.stream === 'native' ? native.ParallelGetStream : ponyfill.ParallelGetStream;
+	const progress: native.Progress[] = [];
 	const download = new Stream(origin.url(path), {
 		chunkSize,
 		concurrency: o.concurrency,
@@ -191,6 +193,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 		retry: { limit: o.retryLimit, delay: () => 1, jitter: false, maxRetryAfter: o.maxRetryAfter },
 		signal: controller.signal,
 		...(o.givenSize === 'none' ? {} : { size: o.givenSize === 'right' ? s.size : s.size + 1 }),
+		...(o.progress ? { onProgress: (report: native.Progress) => void progress.push(report) } : {}),
 	});
 	let readable = download.readable;
 	let other: ReadableStream<Uint8Array> | undefined;
@@ -296,6 +299,19 @@ async function runOne(s: Schedule): Promise<string[]> {
 	for (const key of ['retries', 'hedges', 'hedgesWon', 'steals', 'overlaps'] as const) if (stats[key] > 0) note(`with ${key}`);
 	const believed = Math.max(info?.size ?? 0, ...revisions.map((bytes) => bytes.byteLength));
 	failures.push(...checkStats(stats, s, believed));
+	if (outcome.kind === 'done') {
+		if (!info) failures.push('done, but `info` rejected');
+		else if (info.size !== undefined && info.size !== read) failures.push(`done after ${read} bytes, but info.size is ${info.size}`);
+		if (stats.loaded !== read) failures.push(`done after ${read} bytes, but stats.loaded is ${stats.loaded}`);
+	}
+	for (let i = 0; i < progress.length; i++) {
+		const report = progress[i] as native.Progress;
+		const previous = i > 0 ? (progress[i - 1] as native.Progress).loaded : 0;
+		if (report.loaded <= previous || report.loaded > believed) failures.push(`progress ${i}: loaded ${report.loaded} after ${previous} (size ${believed})`);
+		if (info && report.total !== info.size) failures.push(`progress ${i}: total ${report.total}, info.size ${info.size}`);
+		if (failures.length > 0) break;
+	}
+	if (outcome.kind === 'done' && progress.length > 0 && progress.at(-1)?.loaded !== read) failures.push(`the last progress report says ${progress.at(-1)?.loaded}, ${read} bytes were read`);
 
 	// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
 	// response went quiet for stallTimeout.

@@ -93,6 +93,8 @@ export interface DrawnOptions {
 	stream: 'native' | 'ponyfill';
 	/** The `size` option: not given, the object's size, or one byte more. */
 	givenSize: 'none' | 'right' | 'wrong';
+	/** An `onProgress` callback, whose reports are checked too. */
+	progress: boolean;
 }
 
 export interface Schedule {
@@ -133,7 +135,7 @@ export const faultKind: fc.Arbitrary<FaultKind> = fc.oneof(
 	{ arbitrary: fc.constantFrom(1, 15, 4096).map((bytes) => ({ kind: 'long', bytes }) as const), weight: 1 },
 	{ arbitrary: fc.constant({ kind: 'drop' } as const), weight: 1 },
 	{ arbitrary: fc.record({ at, ms: fc.option(fc.integer({ min: 10, max: 400 }), { nil: null }) }).map(({ at: a, ms }) => ({ kind: 'stall', at: a, ms }) as const), weight: 3 },
-	{ arbitrary: fc.integer({ min: 1, max: 150 }).map((ms) => ({ kind: 'delay', ms }) as const), weight: 1 },
+	{ arbitrary: fc.integer({ min: 1, max: 150 }).map((ms) => ({ kind: 'delay', ms }) as const), weight: 2 },
 	{ arbitrary: fc.record({ status: fc.constantFrom(503 as const, 429 as const), retryAfter }).map((s) => ({ kind: 'status', ...s }) as const), weight: 3 },
 	{ arbitrary: fc.constant({ kind: 'ignoreRange' } as const), weight: 1 },
 	{ arbitrary: fc.constantFrom(-1, 1, 16, 4096).map((shift) => ({ kind: 'otherRange', shift }) as const), weight: 1 },
@@ -143,21 +145,26 @@ export const faultKind: fc.Arbitrary<FaultKind> = fc.oneof(
 );
 
 const when: fc.Arbitrary<When> = fc.oneof(
-	{ arbitrary: fc.record({ chunk: fc.nat({ max: 40 }), nth: fc.integer({ min: 1, max: 3 }), times: fc.integer({ min: 1, max: 7 }) }), weight: 3 },
+	{ arbitrary: fc.record({ chunk: fc.nat({ max: 40 }), nth: fc.constantFrom(1, 1, 1, 2, 3), times: fc.integer({ min: 1, max: 7 }) }), weight: 3 },
 	// The first requests more often: discovery is the one request every download has.
 	{ arbitrary: fc.record({ chunk: fc.constant(0), nth: fc.integer({ min: 1, max: 2 }), times: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
-	{ arbitrary: fc.integer({ min: 1, max: 30 }).map((request) => ({ request })), weight: 2 },
+	{ arbitrary: fc.integer({ min: 1, max: 12 }).map((request) => ({ request })), weight: 2 },
+	{ arbitrary: fc.integer({ min: 13, max: 30 }).map((request) => ({ request })), weight: 1 },
 );
 
 const options: fc.Arbitrary<DrawnOptions> = fc.record({
 	concurrency: fc.integer({ min: 1, max: 8 }),
-	hedge: fc.oneof(fc.constant(false as const), fc.record({ after: fc.integer({ min: 20, max: 80 }), max: fc.option(fc.integer({ min: 0, max: 4 }), { nil: null }) })),
+	hedge: fc.oneof(
+		fc.constant(false as const),
+		fc.record({ after: fc.integer({ min: 20, max: 80 }), max: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 4 }), weight: 1 }) }),
+	),
 	overlap: fc.boolean(),
 	stallTimeout: fc.integer({ min: 400, max: 700 }),
 	retryLimit: fc.integer({ min: 0, max: 5 }),
 	maxRetryAfter: fc.integer({ min: 1, max: 30 }),
 	stream: fc.constantFrom('native' as const, 'ponyfill' as const),
 	givenSize: fc.constantFrom('none' as const, 'none' as const, 'none' as const, 'right' as const, 'wrong' as const),
+	progress: fc.boolean(),
 });
 
 const consumer: fc.Arbitrary<Consumer> = fc.record({
