@@ -73,6 +73,35 @@ describe.each([
 		expect(origin.maxInFlight).toBeLessThanOrEqual(4);
 	});
 
+	it.each([
+		['concurrency 1', { concurrency: 1 }, true],
+		['a server that ignores Range', { concurrency: 2 }, false],
+	])('one plain GET (%s) holds no more than the window for a consumer that stops reading, not the whole object', async (_case, options, acceptRanges) => {
+		// Found by the fault schedules: a single response was read into memory as fast as the
+		// network gave it, whatever the consumer's pace.
+		const chunkSize = 64 * KiB;
+		const windowBytes = 2 * options.concurrency * chunkSize;
+		const size = 40 * windowBytes;
+		const path = `/single-window-${options.concurrency}.bin`;
+		const object = origin.put(path, { size, seed: 40, acceptRanges });
+		const download = new ParallelGetStream(origin.url(path), { chunkSize, ...options });
+		const reader = download.readable.getReader();
+		const hash = createHash('sha256');
+		hash.update((await reader.read()).value!);
+		// The consumer stops: the response is no longer read once the window is full.
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		expect(await download.info).toMatchObject({ mode: 'single' });
+		expect(download.stats.bufferedBytes).toBeLessThanOrEqual(windowBytes);
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			hash.update(value);
+		}
+		expect(hash.digest('hex')).toBe(await object.sha256());
+		expect(download.stats.maxBufferedBytes).toBeLessThanOrEqual(windowBytes);
+		expect(origin.requestsTo(path)).toHaveLength(1);
+	});
+
 	it('discovers with a plain range, then pins every other request with If-Match', async () => {
 		const object = origin.put('/pinned.bin', { size: MiB, seed: 2 });
 		const download = new ParallelGetStream(origin.url('/pinned.bin'), { chunkSize: 256 * KiB, concurrency: 2 });

@@ -3,6 +3,7 @@ import { StallError } from '../errors/stall-error.ts';
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
 import { noop } from '../utils/abort.ts';
 import type { Bytes, Chunk } from './chunk.ts';
+import { WINDOW_FACTOR } from './constants.ts';
 import type { Download } from './download.ts';
 import { afterFalseAlarm } from './policies/hedging.ts';
 import { isNearEnd } from './policies/overlap.ts';
@@ -64,6 +65,11 @@ export async function readInto(download: Download, run: readonly Chunk[], opened
 					code: 'ERR_BODY_TOO_LONG',
 				});
 			}
+			if (chunk.length > windowBytes(download)) {
+				await readWithin(download, chunk, offset, value, opened);
+				offset += value.byteLength;
+				continue;
+			}
 			let piece: Bytes = value;
 			for (;;) {
 				const room = chunk.end + 1 - offset;
@@ -94,6 +100,42 @@ export async function readInto(download: Download, run: readonly Chunk[], opened
 		if (!ended) reader.cancel().catch(noop);
 		chunk.requests.delete(controller);
 		opened.release(ended);
+	}
+}
+
+/** Bytes the window holds at most (README "Memory"). */
+function windowBytes(download: Download): number {
+	return WINDOW_FACTOR * download.options.concurrency * download.options.chunkSize;
+}
+
+/**
+ * Keeps a piece of a response larger than the window (one plain GET for the whole object) only
+ * as the consumer makes room: bytes held never exceed the window (README "Memory"), and the body
+ * is not read meanwhile, so the server waits for the consumer. The stall watchdog is off while
+ * the consumer is the one that is slow.
+ */
+async function readWithin(download: Download, chunk: Chunk, offset: number, piece: Bytes, opened: Opened): Promise<void> {
+	const most = windowBytes(download);
+	const { signal } = opened.request.controller;
+	for (let at = 0; at < piece.byteLength; ) {
+		if (chunk.bufferedBytes >= most) {
+			opened.watchdog.stop();
+			let onAbort = noop;
+			const aborted = new Promise<void>((resolve) => {
+				onAbort = resolve;
+				signal.addEventListener('abort', onAbort, { once: true });
+			});
+			try {
+				while (chunk.bufferedBytes >= most && !signal.aborted) await Promise.race([download.room(), aborted]);
+			} finally {
+				signal.removeEventListener('abort', onAbort);
+			}
+			if (signal.aborted) throw signal.reason;
+			opened.watchdog.resume();
+		}
+		const part = piece.subarray(at, at + most - chunk.bufferedBytes);
+		accept(download, chunk, offset + at, part, opened);
+		at += part.byteLength;
 	}
 }
 

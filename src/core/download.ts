@@ -47,6 +47,8 @@ export interface Download {
 	schedule(): void;
 	/** Bytes for the head came, or the download ended: the pull waiting for them goes on. */
 	wake(): void;
+	/** Resolves once the consumer has taken bytes: a response held back by the window may go on. */
+	room(): Promise<void>;
 	/** A run or a request left behind has ended: its place is free again. */
 	ended(place: Place): void;
 }

@@ -143,6 +143,10 @@ export class Engine implements Download {
 		this.#source.wake();
 	}
 
+	room(): Promise<void> {
+		return this.#source.room();
+	}
+
 	ended(place: Place): void {
 		this.slots.leave(place);
 		this.schedule();

@@ -38,6 +38,8 @@ export class PullSource {
 	readonly #download: Download;
 	readonly #stop: (reason: unknown) => boolean;
 	#waiter: (() => void) | undefined;
+	/** A single response waiting for the consumer to make room in the window (see `readWithin`). */
+	#roomWaiter: (() => void) | undefined;
 	/** When pull() last waited for the event loop (bytes to arrive, or a turn of its own). */
 	#turnStartedAt = performance.now();
 	/** How much of its time the consumer spends waiting for bytes, lately. */
@@ -78,6 +80,9 @@ export class PullSource {
 				}
 			}
 			if (delivered > 0) {
+				const room = this.#roomWaiter;
+				this.#roomWaiter = undefined;
+				room?.();
 				// The first bytes are out: the other chunks start now, right after the consumer's
 				// read resolved (a microtask queued after it), not a turn of the event loop later.
 				if (counters.loaded === 0 && download.slots.free) queueMicrotask(() => download.schedule());
@@ -101,6 +106,13 @@ export class PullSource {
 			this.#turnStartedAt = performance.now();
 			this.#consumerWaiting.add(waitStarted, this.#turnStartedAt);
 		}
+	}
+
+	/** Resolves once the consumer has taken bytes. */
+	room(): Promise<void> {
+		return new Promise<void>((resolve) => {
+			this.#roomWaiter = resolve;
+		});
 	}
 
 	wake(): void {

@@ -42,6 +42,12 @@ export class Watchdog {
 		this.#timer = undefined;
 	}
 
+	/** Arms it again after `stop()`, counting from now. */
+	resume(): void {
+		this.touch();
+		if (this.#timer === undefined && this.#ms > 0) this.#arm(this.#ms);
+	}
+
 	#arm(wait: number): void {
 		this.#timer = setTimeout(() => {
 			const idle = performance.now() - this.#last;

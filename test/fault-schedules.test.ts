@@ -1,0 +1,403 @@
+/**
+ * Seeded fault schedules (issue 11): downloads against the real test origin, each with what the
+ * origin does to its requests, what the consumer does with the stream and the options drawn by
+ * fast-check from one seed (test/support/schedules.ts), and the same invariants checked after
+ * every run (test/support/invariants.ts):
+ *
+ * - the output is one revision's bytes exactly; or the stream errors with a ParallelGetError of a
+ *   documented code, or the caller's abort reason, and what was read before is a prefix of one
+ *   revision; a cancel ends the read with a prefix too;
+ * - no programming error (TypeError, RangeError, ERR_INVALID_STATE...), not even as a `cause`;
+ *   no unhandled rejection; no zero-length chunk;
+ * - once the read ended (done, error, cancel, abort): no request of the download open at the
+ *   origin and none counted in flight by the client, within a bounded wait, and no timer of the
+ *   library pending (test/support/timers.ts tells its timers from the origin's and fetch's);
+ * - `stats` within the documented bounds: in flight, bytes held, requests per download, steals;
+ * - a download without any fault completes;
+ * - each run ends within a bound derived from what was drawn (timeBound): no hang.
+ *
+ * `npm test` runs a few hundred schedules from a fresh seed; `npm run fuzz` (FUZZ_SOAK=1) runs
+ * FUZZ_RUNS of them (default 2000) without stopping at a failure, and lists every failing one.
+ * Each failure prints one line that replays it: `SEED=... PATH_=... npm run fuzz` (replaying
+ * shrinks it further). The schedule is replayed exactly; the order in which concurrent requests
+ * reach the origin is the machine's, which is why faults are keyed by chunk.
+ */
+import fc from 'fast-check';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as native from '../src/index.ts';
+import * as ponyfill from '../src/ponyfill.ts';
+import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
+import { objectSlice } from './support/object.ts';
+import { type Fault, type FaultRequest, type Origin, startOrigin } from './support/origin.ts';
+import { type FaultKind, resolveAt, type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
+import { type TimerTracker, trackTimers } from './support/timers.ts';
+
+const soak = process.env.FUZZ_SOAK === '1';
+const replayPath = process.env.PATH_ || undefined;
+const runs = Number(process.env.FUZZ_RUNS ?? (soak ? 2000 : 250));
+const seed = process.env.SEED ? Number(process.env.SEED) : Math.floor(Math.random() * 0x7fff_ffff);
+/** npm test stops drawing new schedules after this long (a failure found by then is still shrunk and reported). */
+const TEST_TIME_LIMIT_MS = 75_000;
+/**
+ * How long after the read ended the download may take to close its requests at the origin and
+ * clear its timers. It aborts them at once, and the origin, in this process, sees the close a
+ * turn or two later. Less than the smallest `stallTimeout` drawn, so that neither a stall
+ * watchdog left armed nor a request left for the watchdog to end can hide in the wait.
+ */
+const SETTLE_MS = 300;
+/** After a hang, how long the origin may take to see its requests closed. */
+const IDLE_WAIT_MS = 3000;
+
+const KiB = 1024;
+const LIBRARY_ROOTS = [fileURLToPath(new URL('../src/', import.meta.url)), '/node_modules/ky/'];
+
+let origin: Origin;
+let timers: TimerTracker;
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown): void => {
+	rejections.push(reason);
+};
+
+beforeAll(async () => {
+	origin = await startOrigin();
+	timers = trackTimers(LIBRARY_ROOTS);
+	process.on('unhandledRejection', onRejection);
+});
+afterAll(async () => {
+	process.off('unhandledRejection', onRejection);
+	timers.restore();
+	await origin.close();
+});
+
+function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+	const until = performance.now() + ms;
+	while (!check()) {
+		if (performance.now() > until) return false;
+		await sleep(5);
+	}
+	return true;
+}
+
+/** The origin's fault for one request, from what the schedule drew for it. */
+function toFault(kind: FaultKind, request: FaultRequest, size: number): Fault | undefined {
+	const range = request.range;
+	const length = range?.length ?? size;
+	switch (kind.kind) {
+		case 'reset':
+			return { resetAfterBytes: resolveAt(kind.at, length) };
+		case 'short':
+			// A 206 says where its body ends in Content-Range. A 200 that ends cleanly with no
+			// Content-Length is indistinguishable from a smaller object: keep the length it promised.
+			return { shortAfterBytes: resolveAt(kind.at, length), ...(range ? {} : { contentLength: length }) };
+		case 'long':
+			// Likewise, a longer 200 without Content-Length is a larger object.
+			return { extraBytes: kind.bytes, ...(range ? {} : { contentLength: length }) };
+		case 'drop':
+			return { dropConnection: true };
+		case 'stall':
+			return { stallAfterBytes: resolveAt(kind.at, length), ...(kind.ms === null ? {} : { stallMs: kind.ms }) };
+		case 'delay':
+			return { delayMs: kind.ms };
+		case 'status':
+			return { status: kind.status, ...(kind.retryAfter === null ? {} : { retryAfter: kind.retryAfter }) };
+		case 'ignoreRange':
+			return { ignoreRange: true };
+		case 'otherRange': {
+			if (!range) return undefined;
+			const start = range.start + kind.shift >= 0 ? range.start + kind.shift : range.start - kind.shift;
+			return { contentRange: `bytes ${start}-${start + range.length - 1}/${size}` };
+		}
+		case 'wrongTotal': {
+			if (!range) return undefined;
+			const total = size + kind.delta > 0 ? size + kind.delta : size + 1;
+			return { contentRange: `bytes ${range.start}-${range.end}/${total}` };
+		}
+		case 'noValidator':
+			return { etag: null, ...(kind.lastModified ? {} : { lastModified: null }) };
+		case 'trickle':
+			return { bytesPerSecond: Math.max(KiB, Math.ceil((length * 1000) / kind.ms)) };
+	}
+}
+
+let runId = 0;
+/** What the runs did, to show what the schedules reach: outcomes, error codes, modes, features. */
+const tally = new Map<string, number>();
+function note(key: string): void {
+	tally.set(key, (tally.get(key) ?? 0) + 1);
+}
+function tallyLine(): string {
+	return [...tally.entries()]
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([key, n]) => `${key} ${n}`)
+		.join(', ');
+}
+
+/** One download as the schedule says; the invariants it broke (none: it passed). */
+async function runOne(s: Schedule): Promise<string[]> {
+	const id = ++runId;
+	const path = `/fuzz/${id}.bin`;
+	const failures: string[] = [];
+	origin.resetStats();
+	timers.forget();
+	rejections.length = 0;
+
+	// Every revision's bytes, to compare the output with.
+	const revisions: Uint8Array[] = [];
+	const put = (size: number, contentSeed: number): void => {
+		origin.put(path, { size, seed: contentSeed });
+		revisions.push(objectSlice(size, contentSeed, 0, size));
+	};
+	put(s.size, s.seed);
+	const { chunkSize } = s;
+	const chunks = Math.max(1, Math.ceil(s.size / chunkSize));
+	const perChunk = new Map<number, number>();
+	let count = 0;
+	let changed = false;
+	let servedSize = s.size;
+	origin.fault(path, (request) => {
+		count++;
+		// This request is answered from the object as it is now; a replacement serves the next one on.
+		const size = servedSize;
+		const bytes = revisions.at(-1) as Uint8Array;
+		const change = s.revision;
+		if (change && !changed && count >= change.afterRequest) {
+			changed = true;
+			servedSize = Math.max(0, s.size + change.sizeDelta);
+			put(servedSize, change.sameBytes ? s.seed : s.seed + 7919);
+		}
+		const index = request.range ? Math.floor(request.range.start / chunkSize) : 0;
+		const nth = (perChunk.get(index) ?? 0) + 1;
+		perChunk.set(index, nth);
+		const hit = s.faults.find(({ when }) =>
+			'request' in when ? when.request === count : when.chunk % chunks === index && nth >= when.nth && nth < when.nth + when.times,
+		);
+		if (!hit) return undefined;
+		const fault = toFault(hit.fault, request, size);
+		// A discovery response (unpinned, from byte 0) whose smaller total its own body does not
+		// contradict describes a smaller object, as far as anyone can tell: its prefix is a
+		// revision too. A pinned request's total is checked against discovery's.
+		const claimed = /\/(\d+)$/.exec(fault?.contentRange ?? '');
+		const pinned = request.headers['if-match'] !== undefined || request.headers['if-unmodified-since'] !== undefined;
+		if (hit.fault.kind === 'wrongTotal' && claimed && request.range?.start === 0 && !pinned && Number(claimed[1]) < size) {
+			revisions.push(bytes.subarray(0, Number(claimed[1])));
+		}
+		return fault;
+	});
+
+	const o = s.options;
+	const controller = new AbortController();
+	const abortReason = new Error(`the caller's abort (run ${id})`);
+	const cancelReason = new Error(`the consumer's cancel (run ${id})`);
+	const Stream = o.stream === 'native' ? native.ParallelGetStream : ponyfill.ParallelGetStream;
+	const progress: native.Progress[] = [];
+	const download = new Stream(origin.url(path), {
+		chunkSize,
+		concurrency: o.concurrency,
+		hedge: o.hedge === false ? false : { after: o.hedge.after, ...(o.hedge.max === null ? {} : { max: o.hedge.max }) },
+		overlap: o.overlap,
+		stallTimeout: o.stallTimeout,
+		retry: { limit: o.retryLimit, delay: () => 1, jitter: false, maxRetryAfter: o.maxRetryAfter },
+		signal: controller.signal,
+		...(o.givenSize === 'none' ? {} : { size: o.givenSize === 'right' ? s.size : s.size + 1 }),
+		...(o.progress ? { onProgress: (report: native.Progress) => void progress.push(report) } : {}),
+	});
+	let readable = download.readable;
+	let other: ReadableStream<Uint8Array> | undefined;
+	if (s.consumer.tee) [readable, other] = readable.tee();
+	const reader = readable.getReader();
+	const pieces: Uint8Array[] = [];
+	let read = 0;
+	const { ending } = s.consumer;
+	const abortTimer = ending.kind === 'abort' ? setTimeout(() => controller.abort(abortReason), ending.ms) : undefined;
+
+	const consume = async (): Promise<Outcome> => {
+		const { pause, reading } = s.consumer;
+		const pauseAt = pause ? Math.floor(pause.fraction * s.size) : undefined;
+		const cancelAt = ending.kind === 'cancel' ? Math.floor(ending.fraction * s.size) : undefined;
+		let paused = false;
+		let sinceSleep = 0;
+		try {
+			for (;;) {
+				if (cancelAt !== undefined && read >= cancelAt) {
+					// A branch of tee() settles its cancel() once the other branch is cancelled too.
+					const cancelled = reader.cancel(cancelReason);
+					await other?.cancel(cancelReason);
+					await cancelled;
+					return { kind: 'cancelled' };
+				}
+				if (pause && pauseAt !== undefined && !paused && read >= pauseAt) {
+					paused = true;
+					await sleep(pause.ms);
+				}
+				const { done, value } = await reader.read();
+				if (done) return { kind: 'done' };
+				if (value.byteLength === 0) failures.push('a zero-length chunk was enqueued');
+				pieces.push(value);
+				read += value.byteLength;
+				if (reading.pace === 'slow') {
+					sinceSleep += value.byteLength;
+					if (sinceSleep >= 64 * KiB) {
+						sinceSleep = 0;
+						await sleep(reading.msPer64KiB);
+					}
+				}
+			}
+		} catch (error) {
+			return { kind: 'error', error };
+		}
+	};
+
+	const openAtOrigin = (): string[] =>
+		origin
+			.requestsTo(path)
+			.filter((record) => record.endedAt === undefined)
+			.map((record) => `#${record.count} ${record.range ?? 'no range'}${record.fault ? ` ${JSON.stringify(record.fault)}` : ''}`);
+
+	const bound = timeBound(s);
+	let hangTimer: ReturnType<typeof setTimeout> | undefined;
+	const hang = new Promise<'hang'>((resolve) => {
+		hangTimer = setTimeout(() => resolve('hang'), bound);
+	});
+	const result = await Promise.race([consume(), hang]);
+	clearTimeout(hangTimer);
+	clearTimeout(abortTimer);
+	if (result === 'hang') {
+		failures.push(`no end after ${bound} ms (${read} bytes read): stats ${JSON.stringify(download.stats)}; open at the origin: ${openAtOrigin().join('; ') || 'none'}`);
+		controller.abort(new Error('hang'));
+		reader.cancel().catch(() => {});
+		other?.cancel().catch(() => {});
+		await waitFor(() => openAtOrigin().length === 0, IDLE_WAIT_MS);
+		origin.fault(path, undefined);
+		origin.remove(path);
+		return failures;
+	}
+	const outcome = result;
+	if (other) await other.cancel(cancelReason).catch(() => {});
+
+	let emitted = new Uint8Array(read);
+	let at = 0;
+	for (const piece of pieces) {
+		emitted.set(piece, at);
+		at += piece.byteLength;
+	}
+	const push = (failure: string | undefined): void => {
+		if (failure !== undefined) failures.push(failure);
+	};
+	push(checkOutput(outcome, emitted, revisions));
+	emitted = new Uint8Array(0);
+	push(checkOutcome(outcome, s, abortReason));
+
+	// Nothing left behind once the read ended.
+	await waitFor(() => openAtOrigin().length === 0 && download.stats.inFlight === 0 && timers.pending().length === 0, SETTLE_MS);
+	if (openAtOrigin().length > 0) failures.push(`requests still open at the origin ${SETTLE_MS} ms after the end: ${openAtOrigin().join('; ')}`);
+	if (download.stats.inFlight !== 0) failures.push(`stats.inFlight is ${download.stats.inFlight} ${SETTLE_MS} ms after the end`);
+	if (timers.pending().length > 0) {
+		failures.push(`library timers left ${SETTLE_MS} ms after the end: ${timers.pending().map((timer) => `${timer.ms} ms at ${timer.where}`).join('; ')}`);
+	}
+	// A rejection nobody handled surfaces a turn or two after it happened.
+	await sleep(1);
+	for (const reason of rejections) failures.push(`unhandled rejection: ${describeError(reason)}`);
+
+	const info = await download.info.catch(() => undefined);
+	const stats = download.stats;
+	note(outcome.kind === 'error' ? (outcome.error === abortReason ? 'aborted' : `error ${String((outcome.error as { code?: unknown }).code)}`) : outcome.kind);
+	if (info) note(`mode ${info.mode}`);
+	for (const key of ['retries', 'hedges', 'hedgesWon', 'steals', 'overlaps'] as const) if (stats[key] > 0) note(`with ${key}`);
+	const believed = Math.max(info?.size ?? 0, ...revisions.map((bytes) => bytes.byteLength));
+	failures.push(...checkStats(stats, s, believed));
+	// Every request the origin saw was counted (one aborted before it was sent may not reach it).
+	const seen = origin.requestsTo(path).length;
+	if (seen > stats.requests) failures.push(`the origin saw ${seen} requests, stats.requests is ${stats.requests}`);
+	if (outcome.kind === 'done') {
+		if (!info) failures.push('done, but `info` rejected');
+		else if (info.size !== undefined && info.size !== read) failures.push(`done after ${read} bytes, but info.size is ${info.size}`);
+		if (stats.loaded !== read) failures.push(`done after ${read} bytes, but stats.loaded is ${stats.loaded}`);
+	}
+	for (let i = 0; i < progress.length; i++) {
+		const report = progress[i] as native.Progress;
+		const previous = i > 0 ? (progress[i - 1] as native.Progress).loaded : 0;
+		if (report.loaded <= previous || report.loaded > believed) failures.push(`progress ${i}: loaded ${report.loaded} after ${previous} (size ${believed})`);
+		if (info && report.total !== info.size) failures.push(`progress ${i}: total ${report.total}, info.size ${info.size}`);
+		if (failures.length > 0) break;
+	}
+	if (outcome.kind === 'done' && progress.length > 0 && progress.at(-1)?.loaded !== read) failures.push(`the last progress report says ${progress.at(-1)?.loaded}, ${read} bytes were read`);
+
+	// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
+	// response went quiet for stallTimeout.
+	const struck = changed || o.givenSize === 'wrong' || origin.requestsTo(path).some((record) => record.fault !== undefined);
+	if (!struck && ending.kind === 'read' && outcome.kind === 'error' && !causeChain(outcome.error).some((e) => e instanceof native.StallError)) {
+		failures.push(`a download without faults failed: ${describeError(outcome.error)}`);
+	}
+
+	if (failures.length > 0) {
+		const requests = origin.requestsTo(path).map((record) => `#${record.count} ${record.range ?? '-'} ${record.status}${record.fault ? ` ${JSON.stringify(record.fault)}` : ''}${record.aborted ? ' aborted' : ''}`);
+		failures.push(`outcome: ${outcome.kind === 'error' ? describeError(outcome.error) : outcome.kind}; ${read} bytes read; stats ${JSON.stringify(download.stats)}`);
+		failures.push(`requests: ${requests.join(' | ')}`);
+	}
+	origin.fault(path, undefined);
+	origin.remove(path);
+	return failures;
+}
+
+function replayLine(runSeed: number, path: string): string {
+	return `SEED=${runSeed} PATH_=${path} npm run fuzz`;
+}
+
+describe('fault schedules', () => {
+	if (soak && replayPath === undefined) {
+		it(`soak: ${runs} schedules from seed ${seed}`, async () => {
+			let index = 0;
+			const failed: { path: string; failures: string[]; schedule: Schedule }[] = [];
+			const started = performance.now();
+			// Never fails inside fast-check, so that the run goes on after a failure; run i of a
+			// seed replays with path "i".
+			const property = fc.asyncProperty(schedules, async (s) => {
+				const path = String(index++);
+				const failures = await runOne(s);
+				if (failures.length > 0) {
+					failed.push({ path, failures, schedule: s });
+					console.log(`FAILED ${replayLine(seed, path)}\n  ${failures.join('\n  ')}\n  schedule: ${JSON.stringify(s)}`);
+				}
+				if (index % 250 === 0) console.log(`${index} schedules, ${failed.length} failed, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+			});
+			await fc.assert(property, { seed, numRuns: runs });
+			const seconds = ((performance.now() - started) / 1000).toFixed(1);
+			console.log(
+				`soak: ${index} schedules ran from seed ${seed} in ${seconds} s, ${failed.length} failed${failed.map((f) => `\n  ${replayLine(seed, f.path)}`).join('')}\nruns: ${tallyLine()}`,
+			);
+			expect(failed.map((f) => replayLine(seed, f.path))).toEqual([]);
+		}, runs * 5000);
+		return;
+	}
+
+	it(replayPath === undefined ? `${runs} schedules from seed ${seed}` : `replays ${replayLine(seed, replayPath)}`, async () => {
+		const started = performance.now();
+		let ran = 0;
+		const property = fc.asyncProperty(schedules, async (s) => {
+			ran++;
+			const failures = await runOne(s);
+			if (failures.length > 0) throw new Error(failures.join('\n'));
+		});
+		const details = await fc.check(property, {
+			seed,
+			numRuns: replayPath === undefined ? runs : 1,
+			...(replayPath === undefined ? {} : { path: replayPath }),
+			interruptAfterTimeLimit: replayPath === undefined ? TEST_TIME_LIMIT_MS : undefined,
+			markInterruptAsFailure: false,
+		});
+		const seconds = ((performance.now() - started) / 1000).toFixed(1);
+		// The timer check sees the library's timers at all (every download arms a stall watchdog).
+		expect(timers.created()).toBeGreaterThan(0);
+		if (details.failed) {
+			const schedule = JSON.stringify(details.counterexample?.[0]);
+			const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+			throw new Error(`${replayLine(details.seed, details.counterexamplePath ?? '')}\n${error}\nschedule: ${schedule}\n(${ran} runs in ${seconds} s, shrunk ${details.numShrinks} times)`);
+		}
+		console.log(`fault schedules: ${details.numRuns} passed from seed ${seed} in ${seconds} s${details.interrupted ? ` (stopped at the ${TEST_TIME_LIMIT_MS / 1000} s limit)` : ''}\nruns: ${tallyLine()}`);
+	}, soak ? 3_600_000 : 240_000);
+});
