@@ -236,6 +236,21 @@ describe.each([
 		expect(log('/small.bin').map((request) => request.range)).toEqual(['bytes=0-999']);
 	});
 
+	it.each([
+		['concurrency 1', { concurrency: 1 }, true],
+		['a server that ignores Range', {}, false],
+	])('a `size` the one plain GET contradicts (%s) fails before a byte is handed out, not ignored', async (_name, options, acceptRanges) => {
+		origin.put('/wrong-size.bin', { size: 3000, seed: 22, acceptRanges });
+		const download = new ParallelGetStream(origin.url('/wrong-size.bin'), { chunkSize: 1024, size: 4000, ...options });
+		const reader = download.readable.getReader();
+		const error = await rejection(reader.read());
+		expect(error).toBeInstanceOf(native.UnexpectedResponseError);
+		expect(error.code).toBe('ERR_UNEXPECTED_RESPONSE');
+		expect(String(error.message)).toMatch(/3000 bytes, not the 4000 given as `size`/);
+		expect(download.stats.loaded).toBe(0);
+		await expect(download.info).rejects.toBe(error);
+	});
+
 	it('makes one plain GET without Range for concurrency 1', async () => {
 		const object = origin.put('/one.bin', { size: MiB, seed: 11 });
 		const download = new ParallelGetStream(origin.url('/one.bin'), { chunkSize: 1024, concurrency: 1 });

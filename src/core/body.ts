@@ -1,4 +1,5 @@
 import { isParallelGetError } from '../errors/parallel-get-error.ts';
+import { checkWholeSize } from '../http/checks.ts';
 import { StallError } from '../errors/stall-error.ts';
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
 import { noop } from '../utils/abort.ts';
@@ -182,6 +183,9 @@ export async function readWhole(download: Download, chunk: Chunk, opened: Opened
 		});
 	}
 	if (chunk.end === Number.POSITIVE_INFINITY) {
+		// Its length could not be read beforehand (encoded, cross-origin): the caller's `size` is
+		// checked now, before the stream can close.
+		checkWholeSize(opened.response, chunk.received, download.url, download.options.size);
 		chunk.end = chunk.frontier - 1;
 		chunk.done = true;
 	} else if (!chunk.done) {

@@ -1,4 +1,4 @@
-import { statusError } from '../http/checks.ts';
+import { checkWholeSize, statusError } from '../http/checks.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
 import { readWhole } from './body.ts';
@@ -218,6 +218,12 @@ export class Engine implements Download {
 	/** This body is the object (`single` mode): streamed into one chunk, never requested twice. */
 	#streamWhole(opened: Opened): void {
 		const length = wholeLength(opened.response);
+		try {
+			checkWholeSize(opened.response, length, this.url, this.options.size);
+		} catch (error) {
+			discard(opened);
+			throw error;
+		}
 		this.plan.size = length;
 		if (length === 0) {
 			this.#empty(opened);

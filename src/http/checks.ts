@@ -77,6 +77,16 @@ export function discoveredSize(response: Response, asked: ByteRange, url: string
 	return { size: parsed.size, fromCaller: false };
 }
 
+/**
+ * The caller's `size` against the one response that carries the whole object (`single` mode):
+ * `length` is what the response says (Content-Length) or, once it ended, what it brought;
+ * undefined while it cannot be known (an encoded or cross-origin body, still being read).
+ */
+export function checkWholeSize(response: Response, length: number | undefined, url: string, known: number | undefined): void {
+	if (known === undefined || length === undefined || length === known) return;
+	throw new UnexpectedResponseError(`the object has ${length} bytes, not the ${known} given as \`size\``, { url, status: response.status });
+}
+
 /** What a pinned range request must come back with. */
 export interface Expected {
 	url: string;
