@@ -317,6 +317,9 @@ async function runOne(s: Schedule): Promise<string[]> {
 		if (!info) failures.push('done, but `info` rejected');
 		else if (info.size !== undefined && info.size !== read) failures.push(`done after ${read} bytes, but info.size is ${info.size}`);
 		if (stats.loaded !== read) failures.push(`done after ${read} bytes, but stats.loaded is ${stats.loaded}`);
+		// A `size` the responses contradict fails the download; it never completes another length.
+		const given = o.givenSize === 'none' ? undefined : o.givenSize === 'right' ? s.size : s.size + 1;
+		if (given !== undefined && read !== given) failures.push(`done after ${read} bytes, but \`size\` was given as ${given}`);
 	}
 	for (let i = 0; i < progress.length; i++) {
 		const report = progress[i] as native.Progress;

@@ -237,16 +237,17 @@ describe.each([
 	});
 
 	it.each([
-		['concurrency 1', { concurrency: 1 }, true],
-		['a server that ignores Range', {}, false],
-	])('a `size` the one plain GET contradicts (%s) fails before a byte is handed out, not ignored', async (_name, options, acceptRanges) => {
-		origin.put('/wrong-size.bin', { size: 3000, seed: 22, acceptRanges });
+		['concurrency 1', { concurrency: 1 }, true, 3000],
+		['a server that ignores Range', {}, false, 3000],
+		['an empty object, 416 to discovery', {}, true, 0],
+	])('a `size` the response contradicts (%s) fails before a byte is handed out, not ignored', async (_name, options, acceptRanges, size) => {
+		origin.put('/wrong-size.bin', { size, seed: 22, acceptRanges });
 		const download = new ParallelGetStream(origin.url('/wrong-size.bin'), { chunkSize: 1024, size: 4000, ...options });
 		const reader = download.readable.getReader();
 		const error = await rejection(reader.read());
 		expect(error).toBeInstanceOf(native.UnexpectedResponseError);
 		expect(error.code).toBe('ERR_UNEXPECTED_RESPONSE');
-		expect(String(error.message)).toMatch(/3000 bytes, not the 4000 given as `size`/);
+		expect(String(error.message)).toMatch(new RegExp(`has ${size} bytes, not the 4000 given as \`size\``));
 		expect(download.stats.loaded).toBe(0);
 		await expect(download.info).rejects.toBe(error);
 	});

@@ -196,6 +196,7 @@ export class Engine implements Download {
 	/** A 0-byte object. */
 	#empty(opened: Opened): void {
 		discard(opened);
+		checkWholeSize(opened.response, 0, this.url, this.options.size);
 		this.plan.size = 0;
 		this.plan.totalChunks = 0;
 		this.#resolveInfo(describe(opened.response, 0, 'empty'));
