@@ -272,3 +272,109 @@ describe.each([
 		expect(ranges(path).filter((value) => value === `bytes=${range.start}-${range.end}`)).toHaveLength(3);
 	});
 });
+
+describe('what stops every request at the origin', () => {
+	/** Four chunks on four connections, each stalled for good after 1000 bytes: none can end by itself. */
+	async function stalledEverywhere(options: ParallelGetOptions, fault?: (request: FaultRequest) => object | undefined) {
+		const path = `/stalled-${++paths}.bin`;
+		origin.put(path, { size: 4 * chunkSize, seed: paths });
+		origin.fault(path, (request) => fault?.(request) ?? { stallAfterBytes: 1000 });
+		const download = new ParallelGetStream(origin.url(path), { concurrency: 4, stallTimeout: false, ...options });
+		return { path, download };
+	}
+
+	/** Each request was closed by the client before its body ended. */
+	async function expectAborted(path: string, count: number): Promise<void> {
+		await origin.whenIdle();
+		const records = origin.requestsTo(path).filter((record) => record.status === 206);
+		expect(records).toHaveLength(count);
+		for (const record of records) {
+			expect(record).toMatchObject({ aborted: true, bytesSent: 1000 });
+			expect(record.endedAt).toBeTypeOf('number');
+		}
+	}
+
+	it('cancel(): every request in flight is aborted', async () => {
+		const { path, download } = await stalledEverywhere({});
+		const reader = download.readable.getReader();
+		await reader.read();
+		await vi.waitFor(() => expect(origin.inFlight).toBe(4));
+		await reader.cancel(new Error('user went away'));
+		await expectAborted(path, 4);
+		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
+	});
+
+	it('the signal: every request in flight is aborted, the reader sees the reason', async () => {
+		const controller = new AbortController();
+		const { path, download } = await stalledEverywhere({ signal: controller.signal });
+		const reader = download.readable.getReader();
+		await reader.read();
+		await vi.waitFor(() => expect(origin.inFlight).toBe(4));
+		const reason = new Error('stop');
+		controller.abort(reason);
+		await expect(reader.read()).rejects.toBe(reason);
+		await expectAborted(path, 4);
+	});
+
+	it.each([
+		['a 404', { status: 404 }, 'UnexpectedResponseError'],
+		['a 412', { status: 412 }, 'RevisionChangedError'],
+	])('the first error (%s to the last chunk) aborts every other request', async (_case, verdict, name) => {
+		// The last chunk's answer waits until the other three are in flight, stalled.
+		const { path, download } = await stalledEverywhere({}, (request) =>
+			request.range?.start === 3 * chunkSize ? { ...verdict, delayMs: 200 } : undefined,
+		);
+		const error = await rejection(drain(download.readable));
+		expect(error).toMatchObject({ name, status: verdict.status, range: { start: 3 * chunkSize, end: 4 * chunkSize - 1 } });
+		await expectAborted(path, 3);
+	});
+});
+
+describe('retry delays', () => {
+	/** Discovery answered 503 `failures` times, then the object; resolves with the delays waited between attempts. */
+	async function download(options: ParallelGetOptions, failures: number, retryAfter?: string): Promise<number[]> {
+		const { path, url, sha256 } = object();
+		origin.fault(path, (request) => (request.count <= failures ? { status: 503, ...(retryAfter ? { retryAfter } : {}) } : undefined));
+		// The timers the library's delay() sets (others come from the HTTP client and the origin).
+		const waited: number[] = [];
+		const setTimeout = globalThis.setTimeout;
+		vi.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: () => void, ms?: number) => {
+			if (new Error().stack?.includes('abort.ts')) waited.push(ms ?? 0);
+			return setTimeout(callback, ms);
+		}) as typeof globalThis.setTimeout);
+		const stream = new ParallelGetStream(url, { stallTimeout: false, ...options });
+		const out = await drain(stream.readable);
+		vi.mocked(globalThis.setTimeout).mockRestore();
+		expect(out.sha256).toBe(await sha256());
+		expect(stream.stats.retries).toBe(failures);
+		return waited;
+	}
+
+	it('250 * 2 ** (attempt - 1) ms by default', async () => {
+		expect(await download({ retry: { jitter: false } }, 2)).toEqual([250, 500]);
+	});
+
+	it('the computed delay capped at backoffLimit', async () => {
+		expect(await download({ retry: { jitter: false, delay: (attempt) => 3000 * attempt, backoffLimit: 7 } }, 2)).toEqual([7, 7]);
+	});
+
+	it('jitter: each delay drawn from 50 to 100 % of its value', async () => {
+		vi.spyOn(Math, 'random').mockReturnValue(0);
+		expect(await download({ retry: { delay: (attempt) => 20 * attempt } }, 2)).toEqual([10, 20]);
+		vi.spyOn(Math, 'random').mockReturnValue(0.5);
+		expect(await download({ retry: { delay: (attempt) => 20 * attempt } }, 2)).toEqual([15, 30]);
+	});
+
+	it('Retry-After as given, in place of the computed delay, up to maxRetryAfter', async () => {
+		expect(await download({ retry: { jitter: false, delay: () => 3000 } }, 1, '1')).toEqual([1000]);
+		expect(await download({ retry: { jitter: true, delay: () => 3000, maxRetryAfter: 9 } }, 1, '120')).toEqual([9]);
+	});
+
+	it('a number is the limit', async () => {
+		const { path, url } = object();
+		origin.fault(path, () => ({ status: 503, retryAfter: '0' }));
+		const error = await rejection(drain(new ParallelGetStream(url, { retry: 2 }).readable));
+		expect(error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 3 });
+		expect(ranges(path)).toEqual([first, first, first]);
+	});
+});
