@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { ParallelGetStream } from '../src/index.ts';
+import ky from 'ky';
+import { describe, expect, it, vi } from 'vitest';
+import {
+	isParallelGetError,
+	isRetriesExhaustedError,
+	isRevisionChangedError,
+	isUnexpectedResponseError,
+	ParallelGetError,
+	ParallelGetStream,
+	RetriesExhaustedError,
+} from '../src/index.ts';
 
 const url = 'http://127.0.0.1:8999/x';
 
@@ -47,5 +56,111 @@ describe('ParallelGetStream options - validated eagerly', () => {
 		const download = new ParallelGetStream(url, { ...options, signal: AbortSignal.abort() });
 		expect(download.readable).toBeInstanceOf(ReadableStream);
 		expect(options).toEqual({ concurrency: 3, headers: { 'x-a': '1' }, retry: { limit: 2 } });
+	});
+});
+
+describe('requests: what a Request input, `headers`, `fetch` and `ky` set', () => {
+	/** A fetch that records each request and answers 200 with a small body (one request: 'single'). */
+	function recorder(): { fetch: typeof fetch; seen: Request[] } {
+		const seen: Request[] = [];
+		return {
+			seen,
+			fetch: async (input, init) => {
+				seen.push(new Request(input, init));
+				return new Response('abc', { status: 200, headers: { 'content-length': '3' } });
+			},
+		};
+	}
+
+	it('a Request input: its credentials, mode, cache, redirect, referrer and referrer policy apply', async () => {
+		const { fetch, seen } = recorder();
+		const settings = {
+			credentials: 'omit',
+			mode: 'same-origin',
+			cache: 'no-store',
+			redirect: 'error',
+			referrer: 'http://127.0.0.1:8999/page',
+			referrerPolicy: 'no-referrer-when-downgrade',
+		} as const;
+		const input = new Request(url, { ...settings, headers: { authorization: 'Bearer t' } });
+		// What the library hands to ky (Node's Request keeps no referrer, so the request itself cannot show those two).
+		const given: Record<string, unknown>[] = [];
+		const instance = ky.create({ hooks: { beforeRequest: [({ options }) => void given.push({ ...options })] } });
+		const download = new ParallelGetStream(input, { fetch, ky: instance });
+		await new Response(download.readable).arrayBuffer();
+		expect(given).toHaveLength(1);
+		expect(given[0]).toMatchObject(settings);
+		expect(seen).toHaveLength(1);
+		expect(seen[0]).toMatchObject({ credentials: 'omit', mode: 'same-origin', cache: 'no-store', redirect: 'error' });
+		expect(seen[0]!.headers.get('authorization')).toBe('Bearer t');
+	});
+
+	it.each(['Range', 'If-Range', 'If-Match', 'If-Unmodified-Since', 'If-None-Match', 'If-Modified-Since'])(
+		'refuses %s in `headers` and in a Request input',
+		(name) => {
+			const header = { [name]: name.startsWith('If-') ? '"x"' : 'bytes=0-1' };
+			expect(() => new ParallelGetStream(url, { headers: header })).toThrow(TypeError);
+			expect(() => new ParallelGetStream(url, { headers: header })).toThrow(new RegExp(`\`headers\` must not contain \`${name.toLowerCase()}\``));
+			expect(() => new ParallelGetStream(new Request(url, { headers: header }))).toThrow(TypeError);
+			expect(() => new ParallelGetStream(new Request(url, { headers: header }))).toThrow(new RegExp(`\`input.headers\` must not contain \`${name.toLowerCase()}\``));
+		},
+	);
+
+	it('`fetch` takes precedence over the ky instance’s own, and the instance’s hooks still apply', async () => {
+		const { fetch, seen } = recorder();
+		const kyFetch = vi.fn(fetch);
+		let hooked = 0;
+		const instance = ky.create({ fetch: kyFetch, hooks: { beforeRequest: [() => void hooked++] } });
+		const download = new ParallelGetStream(url, { ky: instance, fetch });
+		expect(new Uint8Array(await new Response(download.readable).arrayBuffer())).toEqual(new TextEncoder().encode('abc'));
+		expect(seen).toHaveLength(1);
+		expect(kyFetch).not.toHaveBeenCalled();
+		expect(hooked).toBe(1);
+	});
+});
+
+describe('errors', () => {
+	it('ERR_NO_READABLE_STREAM where there is no ReadableStream to build on', () => {
+		class Bare extends ParallelGetStream {
+			static override ReadableStream = undefined;
+		}
+		let thrown: unknown;
+		try {
+			new Bare(url);
+		} catch (error) {
+			thrown = error;
+		}
+		expect(thrown).toBeInstanceOf(ParallelGetError);
+		expect(thrown).toMatchObject({ name: 'ParallelGetError', code: 'ERR_NO_READABLE_STREAM', message: expect.stringContaining('parallel-get-stream/ponyfill') });
+		expect(isParallelGetError(thrown)).toBe(true);
+	});
+
+	it('the isX() guards recognise errors from another copy of the package, and only their own', async () => {
+		vi.resetModules();
+		const copy = (await import('../src/index.ts')) as typeof import('../src/index.ts');
+		expect(copy.RetriesExhaustedError).not.toBe(RetriesExhaustedError);
+		const errors = {
+			revision: new copy.RevisionChangedError('412', { status: 412 }),
+			unexpected: new copy.UnexpectedResponseError('status 404', { status: 404 }),
+			exhausted: new copy.RetriesExhaustedError(3),
+			stall: new copy.StallError(100),
+			base: new copy.ParallelGetError('ERR_NO_READABLE_STREAM', 'none'),
+		};
+		expect(errors.exhausted).not.toBeInstanceOf(RetriesExhaustedError);
+		const guards = { revision: isRevisionChangedError, unexpected: isUnexpectedResponseError, exhausted: isRetriesExhaustedError } as const;
+		for (const [kind, guard] of Object.entries(guards)) {
+			for (const [other, error] of Object.entries(errors)) expect(guard(error), `${kind}(${other})`).toBe(kind === other);
+		}
+		for (const error of Object.values(errors)) expect(isParallelGetError(error)).toBe(true);
+		// The name alone is not enough for the base guard: it also needs the code, on an Error.
+		const named = Object.assign(new Error('x'), { name: 'UnexpectedResponseError' });
+		expect(isParallelGetError(named)).toBe(false);
+		expect(isParallelGetError({ name: 'UnexpectedResponseError', code: 'ERR_UNEXPECTED_RESPONSE' })).toBe(false);
+		expect(isParallelGetError(Object.assign(new Error('x'), { name: 'TypeError', code: 'ERR_X' }))).toBe(false);
+		for (const guard of [isParallelGetError, ...Object.values(guards)]) {
+			expect(guard(undefined)).toBe(false);
+			expect(guard(null)).toBe(false);
+			expect(guard(new Error('plain'))).toBe(false);
+		}
 	});
 });
