@@ -364,3 +364,35 @@ describe.each(['deno', 'bun'] as const)('parallel-get-stream CLI under %s', (run
 		expect(sha256(toStdout.stdout)).toBe(expected);
 	});
 });
+
+describe('parallel-get-stream CLI: a slow reader', () => {
+	it('stdout to a reader that stops: the download stops within its window, then goes on byte for byte', async () => {
+		const size = 64 * MiB;
+		const path = '/paused.bin';
+		origin.put(path, { size, seed: 33 });
+		const [command, ...prefix] = runtimes.node;
+		const child = spawn(command, [...prefix, origin.url(path), '-q', '-c', '2', '--chunk-size', '256k', '--no-hedge', '--no-overlap'], {
+			cwd: dir,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		const exit = new Promise<number | null>((done) => child.on('close', done));
+		// Nobody reads stdout: once the pipe and the window are full, the download must wait.
+		child.stdout.pause();
+		let sent = -1;
+		for (;;) {
+			await new Promise((wait) => setTimeout(wait, 300));
+			const now = origin.requestsTo(path).reduce((total, record) => total + record.bytesSent, 0);
+			if (now === sent && origin.inFlight === 0) break;
+			sent = now;
+		}
+		// The window (2 x 2 chunks of 256 KiB), what the pipe and the stream buffers hold, and the
+		// requests in flight: a few MiB of the 64.
+		expect(sent).toBeGreaterThan(0);
+		expect(sent).toBeLessThan(8 * MiB);
+		const hash = createHash('sha256');
+		child.stdout.on('data', (piece: Buffer) => hash.update(piece));
+		child.stdout.resume();
+		expect(await exit).toBe(0);
+		expect(hash.digest('hex')).toBe(await objectSha256(size, 33));
+	});
+});
