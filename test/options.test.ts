@@ -117,6 +117,31 @@ describe('requests: what a Request input, `headers`, `fetch` and `ky` set', () =
 		expect(kyFetch).not.toHaveBeenCalled();
 		expect(hooked).toBe(1);
 	});
+	it('a ky instance that throws on error statuses: the status still decides (a 404 is not retried)', async () => {
+		let calls = 0;
+		const instance = ky.create({ retry: 0, throwHttpErrors: true });
+		const fetch: typeof globalThis.fetch = async () => {
+			calls++;
+			return new Response('gone', { status: 404 });
+		};
+		const download = new ParallelGetStream(url, { ky: instance, fetch, retry: { limit: 3, delay: () => 1 } });
+		await expect(download.info).rejects.toMatchObject({ name: 'UnexpectedResponseError', status: 404, retryable: false });
+		expect(calls).toBe(1);
+	});
+
+	it('a network error is retried, and its last occurrence is the cause (as ky reports it)', async () => {
+		let calls = 0;
+		const failure = new TypeError('fetch failed');
+		const fetch: typeof globalThis.fetch = async () => {
+			calls++;
+			throw failure;
+		};
+		const download = new ParallelGetStream(url, { fetch, retry: { limit: 2, delay: () => 1 } });
+		const error = (await download.info.catch((reason: unknown) => reason)) as Error;
+		expect(error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 3 });
+		expect([error.cause, (error.cause as Error).cause]).toContain(failure);
+		expect(calls).toBe(3);
+	});
 });
 
 describe('errors', () => {
@@ -162,5 +187,40 @@ describe('errors', () => {
 			expect(guard(null)).toBe(false);
 			expect(guard(new Error('plain'))).toBe(false);
 		}
+	});
+});
+
+describe('error objects', () => {
+	it('carry what they were given, and the cause only when there was one', async () => {
+		const { StallError } = await import('../src/index.ts');
+		const cause = new Error('reset');
+		const base = new ParallelGetError('ERR_STALLED', 'm', { url: 'u', range: { start: 1, end: 2 }, status: 500, attempt: 3, cause });
+		expect(base).toMatchObject({ name: 'ParallelGetError', code: 'ERR_STALLED', message: 'm', url: 'u', range: { start: 1, end: 2 }, status: 500, attempt: 3, cause });
+		expect(base).toBeInstanceOf(Error);
+		const bare = new ParallelGetError('ERR_STALLED', 'm');
+		expect('cause' in bare).toBe(false);
+		expect(bare).toMatchObject({ url: undefined, range: undefined, status: undefined, attempt: undefined });
+
+		const exhausted = new RetriesExhaustedError(1, { range: { start: 0, end: 9 }, cause, hint: 'look here' });
+		expect(exhausted).toMatchObject({ name: 'RetriesExhaustedError', code: 'ERR_RETRIES_EXHAUSTED', attempts: 1, attempt: 1, cause });
+		expect(exhausted.message).toBe('Gave up after 1 attempt (bytes 0-9): reset (look here)');
+		expect(new RetriesExhaustedError(2).message).toBe('Gave up after 2 attempts');
+		expect(new RetriesExhaustedError(2, { cause: 'not an error' }).message).toBe('Gave up after 2 attempts');
+
+		const stall = new StallError(100, { range: { start: 0, end: 9 } });
+		expect(stall).toMatchObject({ name: 'StallError', code: 'ERR_STALLED', timeout: 100 });
+		expect(stall.message).toBe('No data for 100 ms (bytes 0-9)');
+
+		const { UnexpectedResponseError, RevisionChangedError } = await import('../src/index.ts');
+		const unexpected = new UnexpectedResponseError('why');
+		expect(unexpected).toMatchObject({ code: 'ERR_UNEXPECTED_RESPONSE', retryable: false, retryAfter: undefined, contentRange: undefined });
+		expect(unexpected.message).toBe('Unexpected response from the server: why');
+		const short = new UnexpectedResponseError('why', { url: 'u', status: 206, code: 'ERR_BODY_TOO_SHORT', retryable: true, retryAfter: 5, contentRange: 'c' });
+		expect(short).toMatchObject({ code: 'ERR_BODY_TOO_SHORT', retryable: true, retryAfter: 5, contentRange: 'c' });
+		expect(short.message).toBe('Unexpected response [HTTP 206] from u: why');
+
+		const changed = new RevisionChangedError('ETag', { expected: '"a"', received: '"b"' });
+		expect(changed).toMatchObject({ name: 'RevisionChangedError', code: 'ERR_REVISION_CHANGED', expected: '"a"', received: '"b"' });
+		expect(changed.message).toBe('The object changed during the download: ETag');
 	});
 });
