@@ -129,6 +129,7 @@ describe('the header rules, edge by edge', () => {
 		['bytes 0-1/99999999999999999999'],
 		['bytes 99999999999999999999-99999999999999999999/*'],
 		['bytes */99999999999999999999'],
+		['bytes 0-99999999999999999999/*'],
 		[undefined],
 	])('Content-Range %o refused', (value) => {
 		expect(parseContentRange(value)).toBeUndefined();
@@ -148,6 +149,8 @@ describe('the header rules, edge by edge', () => {
 		expect(parseRetryAfter(' Wed, 21 Oct 2026 07:28:02 GMT ', now)).toBe(2000);
 		expect(parseRetryAfter(null, now)).toBeUndefined();
 		expect(parseRetryAfter('in a while', now)).toBeUndefined();
+		expect(parseRetryAfter('x3', now)).toBeUndefined();
+		expect(parseRetryAfter('3 seconds', now)).toBeUndefined();
 		const before = Date.now();
 		const inTwoMinutes = new Date(before + 120_000).toUTCString();
 		const ms = parseRetryAfter(inTwoMinutes)!;
@@ -262,6 +265,7 @@ describe('discoveredSize - the first answer, RFC 9110 §14.4', () => {
 
 	it('no readable Content-Range: a short Content-Length is the whole object; else the caller’s size stands in', () => {
 		expect(discoveredSize(answer({ 'content-length': '40' }), asked, url, undefined)).toEqual({ size: 40, fromCaller: false });
+		expect(discoveredSize(answer({ 'content-length': '99' }), asked, url, undefined)).toEqual({ size: 99, fromCaller: false });
 		expect(discoveredSize(answer({ 'content-length': '100' }), asked, url, undefined)).toEqual({ size: undefined, fromCaller: false });
 		expect(discoveredSize(answer({}), asked, url, undefined)).toEqual({ size: undefined, fromCaller: false });
 		expect(discoveredSize(answer({ 'content-range': 'bytes 0-99/*', 'content-length': '40' }), asked, url, undefined)).toEqual({ size: undefined, fromCaller: false });
@@ -322,5 +326,33 @@ describe('checkPartial - the rest of the rules', () => {
 		expect(gone.message).toBe('The object changed during the download: 412 Precondition Failed (bytes 100-199)');
 		const other = verdict(answer({ etag: '"b"', 'content-range': 'bytes 100-199/1000' }), expected) as Error & Record<string, unknown>;
 		expect(other.message).toBe('The object changed during the download: ETag "b" differs from "a" (bytes 100-199)');
+	});
+});
+
+describe('the verdicts name what came back', () => {
+	const url = 'http://127.0.0.1/x';
+	const pin = pinFromHeaders(new Headers({ etag: '"a"' }));
+	const range = { start: 100, end: 199 };
+	const answer = (headers: Record<string, string>, status = 206): Response => new Response('x', { status, headers: { etag: '"a"', ...headers } });
+	const message = (run: () => unknown): string => {
+		try {
+			run();
+		} catch (error) {
+			return (error as Error).message;
+		}
+		throw new Error('expected a throw');
+	};
+	const partial = (response: Response, totalFromCaller = false) => () => checkPartial(response, range, { url, pin, size: 1000, totalFromCaller });
+
+	it.each([
+		[partial(answer({}, 200)), 'the server ignored Range (200)'],
+		[partial(answer({ 'content-range': 'bytes 100-199/1001' })), 'the size is now 1001, not 1000'],
+		[partial(answer({ 'content-range': 'bytes 100-198/1000' })), 'Content-Range `bytes 100-198/1000` is not the range asked for'],
+		[partial(answer({ 'content-range': 'bytes 100-199/1000', 'content-length': '99' })), 'Content-Length 99 for a 100-byte range'],
+		[partial(answer({ 'content-length': '99' }), true), 'Content-Length 99 for a 100-byte range: the object is not the 1000 bytes given as `size`, or it changed'],
+		[() => discoveredSize(answer({ 'content-range': 'bytes */5' }), { start: 0, end: 99 }, url, undefined), 'unusable Content-Range `bytes */5`'],
+		[() => discoveredSize(answer({ 'content-range': 'bytes 1-99/1000' }), { start: 0, end: 99 }, url, undefined), 'Content-Range `bytes 1-99/1000` is not the range asked for'],
+	])('%#: %s', (run, reason) => {
+		expect(message(run)).toContain(reason);
 	});
 });

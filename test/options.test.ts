@@ -129,6 +129,16 @@ describe('requests: what a Request input, `headers`, `fetch` and `ky` set', () =
 		expect(calls).toBe(1);
 	});
 
+	it.each([
+		['named HTTPError but without a response', () => Object.assign(new Error('hook'), { name: 'HTTPError' })],
+		['with a response but not an HTTPError', () => Object.assign(new Error('hook'), { response: new Response('x', { status: 404 }) })],
+	])('an error %s is a network fault, not a response', async (_case, make) => {
+		const thrown = make();
+		const instance = ky.create({ retry: 0, hooks: { beforeRequest: [() => { throw thrown; }] } });
+		const download = new ParallelGetStream(url, { ky: instance, retry: { limit: 1, delay: () => 1 } });
+		await expect(download.info).rejects.toMatchObject({ name: 'RetriesExhaustedError', attempts: 2, cause: thrown });
+	});
+
 	it('a network error is retried, and its last occurrence is the cause (as ky reports it)', async () => {
 		let calls = 0;
 		const failure = new TypeError('fetch failed');
