@@ -400,3 +400,16 @@ describe('ParallelGetStream with hedging, tail stealing and overlap together (th
 		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
 	});
 });
+
+describe('ParallelGetStream hedging budget', () => {
+	it('makes exactly `hedge.max` hedges when every response stalls', async () => {
+		const chunks = 30;
+		const object = origin.put('/max-stall.bin', { size: chunks * chunkSize, seed: 43 });
+		origin.fault('/max-stall.bin', () => ({ stallAfterBytes: 1000, stallMs: 150 }));
+		const download = new ParallelGetStream(origin.url('/max-stall.bin'), { chunkSize, concurrency: 4, stallTimeout: false, hedge: { after: 50, max: 3 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		// The default budget would be 8 (25 % of 30 chunks).
+		expect(download.stats.hedges).toBe(3);
+		origin.fault('/max-stall.bin', undefined);
+	});
+});

@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { ParallelGetStream } from '../src/index.ts';
+import ky from 'ky';
+import { describe, expect, it, vi } from 'vitest';
+import {
+	isParallelGetError,
+	isRetriesExhaustedError,
+	isRevisionChangedError,
+	isUnexpectedResponseError,
+	ParallelGetError,
+	ParallelGetStream,
+	RetriesExhaustedError,
+} from '../src/index.ts';
 
 const url = 'http://127.0.0.1:8999/x';
 
@@ -47,5 +56,181 @@ describe('ParallelGetStream options - validated eagerly', () => {
 		const download = new ParallelGetStream(url, { ...options, signal: AbortSignal.abort() });
 		expect(download.readable).toBeInstanceOf(ReadableStream);
 		expect(options).toEqual({ concurrency: 3, headers: { 'x-a': '1' }, retry: { limit: 2 } });
+	});
+});
+
+describe('requests: what a Request input, `headers`, `fetch` and `ky` set', () => {
+	/** A fetch that records each request and answers 200 with a small body (one request: 'single'). */
+	function recorder(): { fetch: typeof fetch; seen: Request[] } {
+		const seen: Request[] = [];
+		return {
+			seen,
+			fetch: async (input, init) => {
+				seen.push(new Request(input, init));
+				return new Response('abc', { status: 200, headers: { 'content-length': '3' } });
+			},
+		};
+	}
+
+	it('a Request input: its credentials, mode, cache, redirect, referrer and referrer policy apply', async () => {
+		const { fetch, seen } = recorder();
+		const settings = {
+			credentials: 'omit',
+			mode: 'same-origin',
+			cache: 'no-store',
+			redirect: 'error',
+			referrer: 'http://127.0.0.1:8999/page',
+			referrerPolicy: 'no-referrer-when-downgrade',
+		} as const;
+		const input = new Request(url, { ...settings, headers: { authorization: 'Bearer t' } });
+		// What the library hands to ky (Node's Request keeps no referrer, so the request itself cannot show those two).
+		const given: Record<string, unknown>[] = [];
+		const instance = ky.create({ hooks: { beforeRequest: [({ options }) => void given.push({ ...options })] } });
+		const download = new ParallelGetStream(input, { fetch, ky: instance });
+		await new Response(download.readable).arrayBuffer();
+		expect(given).toHaveLength(1);
+		expect(given[0]).toMatchObject(settings);
+		expect(seen).toHaveLength(1);
+		expect(seen[0]).toMatchObject({ credentials: 'omit', mode: 'same-origin', cache: 'no-store', redirect: 'error' });
+		expect(seen[0]!.headers.get('authorization')).toBe('Bearer t');
+	});
+
+	it.each(['Range', 'If-Range', 'If-Match', 'If-Unmodified-Since', 'If-None-Match', 'If-Modified-Since'])(
+		'refuses %s in `headers` and in a Request input',
+		(name) => {
+			const header = { [name]: name.startsWith('If-') ? '"x"' : 'bytes=0-1' };
+			expect(() => new ParallelGetStream(url, { headers: header })).toThrow(TypeError);
+			expect(() => new ParallelGetStream(url, { headers: header })).toThrow(new RegExp(`\`headers\` must not contain \`${name.toLowerCase()}\``));
+			expect(() => new ParallelGetStream(new Request(url, { headers: header }))).toThrow(TypeError);
+			expect(() => new ParallelGetStream(new Request(url, { headers: header }))).toThrow(new RegExp(`\`input.headers\` must not contain \`${name.toLowerCase()}\``));
+		},
+	);
+
+	it('`fetch` takes precedence over the ky instance’s own, and the instance’s hooks still apply', async () => {
+		const { fetch, seen } = recorder();
+		const kyFetch = vi.fn(fetch);
+		let hooked = 0;
+		const instance = ky.create({ fetch: kyFetch, hooks: { beforeRequest: [() => void hooked++] } });
+		const download = new ParallelGetStream(url, { ky: instance, fetch });
+		expect(new Uint8Array(await new Response(download.readable).arrayBuffer())).toEqual(new TextEncoder().encode('abc'));
+		expect(seen).toHaveLength(1);
+		expect(kyFetch).not.toHaveBeenCalled();
+		expect(hooked).toBe(1);
+	});
+	it('a ky instance that throws on error statuses: the status still decides (a 404 is not retried)', async () => {
+		let calls = 0;
+		const instance = ky.create({ retry: 0, throwHttpErrors: true });
+		const fetch: typeof globalThis.fetch = async () => {
+			calls++;
+			return new Response('gone', { status: 404 });
+		};
+		const download = new ParallelGetStream(url, { ky: instance, fetch, retry: { limit: 3, delay: () => 1 } });
+		await expect(download.info).rejects.toMatchObject({ name: 'UnexpectedResponseError', status: 404, retryable: false });
+		expect(calls).toBe(1);
+	});
+
+	it.each([
+		['named HTTPError but without a response', () => Object.assign(new Error('hook'), { name: 'HTTPError' })],
+		['with a response but not an HTTPError', () => Object.assign(new Error('hook'), { response: new Response('x', { status: 404 }) })],
+	])('an error %s is a network fault, not a response', async (_case, make) => {
+		const thrown = make();
+		const instance = ky.create({ retry: 0, hooks: { beforeRequest: [() => { throw thrown; }] } });
+		const download = new ParallelGetStream(url, { ky: instance, retry: { limit: 1, delay: () => 1 } });
+		await expect(download.info).rejects.toMatchObject({ name: 'RetriesExhaustedError', attempts: 2, cause: thrown });
+	});
+
+	it('a network error is retried, and its last occurrence is the cause (as ky reports it)', async () => {
+		let calls = 0;
+		const failure = new TypeError('fetch failed');
+		const fetch: typeof globalThis.fetch = async () => {
+			calls++;
+			throw failure;
+		};
+		const download = new ParallelGetStream(url, { fetch, retry: { limit: 2, delay: () => 1 } });
+		const error = (await download.info.catch((reason: unknown) => reason)) as Error;
+		expect(error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 3 });
+		expect([error.cause, (error.cause as Error).cause]).toContain(failure);
+		expect(calls).toBe(3);
+	});
+});
+
+describe('errors', () => {
+	it('ERR_NO_READABLE_STREAM where there is no ReadableStream to build on', () => {
+		class Bare extends ParallelGetStream {
+			static override ReadableStream = undefined;
+		}
+		let thrown: unknown;
+		try {
+			new Bare(url);
+		} catch (error) {
+			thrown = error;
+		}
+		expect(thrown).toBeInstanceOf(ParallelGetError);
+		expect(thrown).toMatchObject({ name: 'ParallelGetError', code: 'ERR_NO_READABLE_STREAM', message: expect.stringContaining('parallel-get-stream/ponyfill') });
+		expect(isParallelGetError(thrown)).toBe(true);
+	});
+
+	it('the isX() guards recognise errors from another copy of the package, and only their own', async () => {
+		vi.resetModules();
+		const copy = (await import('../src/index.ts')) as typeof import('../src/index.ts');
+		expect(copy.RetriesExhaustedError).not.toBe(RetriesExhaustedError);
+		const errors = {
+			revision: new copy.RevisionChangedError('412', { status: 412 }),
+			unexpected: new copy.UnexpectedResponseError('status 404', { status: 404 }),
+			exhausted: new copy.RetriesExhaustedError(3),
+			stall: new copy.StallError(100),
+			base: new copy.ParallelGetError('ERR_NO_READABLE_STREAM', 'none'),
+		};
+		expect(errors.exhausted).not.toBeInstanceOf(RetriesExhaustedError);
+		const guards = { revision: isRevisionChangedError, unexpected: isUnexpectedResponseError, exhausted: isRetriesExhaustedError } as const;
+		for (const [kind, guard] of Object.entries(guards)) {
+			for (const [other, error] of Object.entries(errors)) expect(guard(error), `${kind}(${other})`).toBe(kind === other);
+		}
+		for (const error of Object.values(errors)) expect(isParallelGetError(error)).toBe(true);
+		// The name alone is not enough for the base guard: it also needs the code, on an Error.
+		const named = Object.assign(new Error('x'), { name: 'UnexpectedResponseError' });
+		expect(isParallelGetError(named)).toBe(false);
+		expect(isParallelGetError({ name: 'UnexpectedResponseError', code: 'ERR_UNEXPECTED_RESPONSE' })).toBe(false);
+		expect(isParallelGetError(Object.assign(new Error('x'), { name: 'TypeError', code: 'ERR_X' }))).toBe(false);
+		for (const guard of [isParallelGetError, ...Object.values(guards)]) {
+			expect(guard(undefined)).toBe(false);
+			expect(guard(null)).toBe(false);
+			expect(guard(new Error('plain'))).toBe(false);
+		}
+	});
+});
+
+describe('error objects', () => {
+	it('carry what they were given, and the cause only when there was one', async () => {
+		const { StallError } = await import('../src/index.ts');
+		const cause = new Error('reset');
+		const base = new ParallelGetError('ERR_STALLED', 'm', { url: 'u', range: { start: 1, end: 2 }, status: 500, attempt: 3, cause });
+		expect(base).toMatchObject({ name: 'ParallelGetError', code: 'ERR_STALLED', message: 'm', url: 'u', range: { start: 1, end: 2 }, status: 500, attempt: 3, cause });
+		expect(base).toBeInstanceOf(Error);
+		const bare = new ParallelGetError('ERR_STALLED', 'm');
+		expect('cause' in bare).toBe(false);
+		expect(bare).toMatchObject({ url: undefined, range: undefined, status: undefined, attempt: undefined });
+
+		const exhausted = new RetriesExhaustedError(1, { range: { start: 0, end: 9 }, cause, hint: 'look here' });
+		expect(exhausted).toMatchObject({ name: 'RetriesExhaustedError', code: 'ERR_RETRIES_EXHAUSTED', attempts: 1, attempt: 1, cause });
+		expect(exhausted.message).toBe('Gave up after 1 attempt (bytes 0-9): reset (look here)');
+		expect(new RetriesExhaustedError(2).message).toBe('Gave up after 2 attempts');
+		expect(new RetriesExhaustedError(2, { cause: 'not an error' }).message).toBe('Gave up after 2 attempts');
+
+		const stall = new StallError(100, { range: { start: 0, end: 9 } });
+		expect(stall).toMatchObject({ name: 'StallError', code: 'ERR_STALLED', timeout: 100 });
+		expect(stall.message).toBe('No data for 100 ms (bytes 0-9)');
+
+		const { UnexpectedResponseError, RevisionChangedError } = await import('../src/index.ts');
+		const unexpected = new UnexpectedResponseError('why');
+		expect(unexpected).toMatchObject({ code: 'ERR_UNEXPECTED_RESPONSE', retryable: false, retryAfter: undefined, contentRange: undefined });
+		expect(unexpected.message).toBe('Unexpected response from the server: why');
+		const short = new UnexpectedResponseError('why', { url: 'u', status: 206, code: 'ERR_BODY_TOO_SHORT', retryable: true, retryAfter: 5, contentRange: 'c' });
+		expect(short).toMatchObject({ code: 'ERR_BODY_TOO_SHORT', retryable: true, retryAfter: 5, contentRange: 'c' });
+		expect(short.message).toBe('Unexpected response [HTTP 206] from u: why');
+
+		const changed = new RevisionChangedError('ETag', { expected: '"a"', received: '"b"' });
+		expect(changed).toMatchObject({ name: 'RevisionChangedError', code: 'ERR_REVISION_CHANGED', expected: '"a"', received: '"b"' });
+		expect(changed.message).toBe('The object changed during the download: ETag');
 	});
 });

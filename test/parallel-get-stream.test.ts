@@ -551,3 +551,24 @@ describe('onProgress', () => {
 		await origin.whenIdle();
 	});
 });
+
+describe('onProgress.inFlight', () => {
+	it('is the number of requests in flight when the bytes are handed out', async () => {
+		const size = 1024 * 1024;
+		const object = origin.put('/progress-in-flight.bin', { size, seed: 25 });
+		// The first response pauses after 1000 bytes: it is still in flight when they are handed out.
+		origin.fault('/progress-in-flight.bin', (request) => (request.count === 1 ? { stallAfterBytes: 1000, stallMs: 200 } : undefined));
+		const seen: { inFlight: number; stats: number }[] = [];
+		const download: native.ParallelGetStream = new native.ParallelGetStream(origin.url('/progress-in-flight.bin'), {
+			chunkSize: 256 * 1024,
+			concurrency: 2,
+			hedge: false,
+			overlap: false,
+			onProgress: ({ inFlight }) => seen.push({ inFlight, stats: download.stats.inFlight }),
+		});
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(seen[0]!.inFlight).toBeGreaterThanOrEqual(1);
+		expect(seen.every(({ inFlight, stats }) => inFlight === stats && inFlight <= 2)).toBe(true);
+		origin.fault('/progress-in-flight.bin', undefined);
+	});
+});

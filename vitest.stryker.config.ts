@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The node tests that import src/, for `npm run mutate` (Stryker). Not the browser or runtimes
+ * projects, nor the tests that drive the built CLI, the benchmark or the demo: they run dist/ or
+ * child processes, which mutants in src/ never reach.
+ */
+export default defineConfig({
+	test: {
+		include: ['test/**/*.test.ts'],
+		exclude: ['test/browser/**', 'test/runtimes/**', 'test/cli.test.ts', 'test/bench.test.ts', 'test/demo.test.ts', 'test/origin.test.ts'],
+		environment: 'node',
+		execArgv: ['--expose-gc'],
+		testTimeout: 30_000,
+		hookTimeout: 30_000,
+	},
+});
