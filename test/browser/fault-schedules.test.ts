@@ -23,7 +23,7 @@
  */
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DownloadStats } from '../../src/index.ts';
 import { installSchedule } from '../support/fault-rules.ts';
@@ -39,7 +39,7 @@ type Variant = 'page' | 'sw';
 const seed = process.env.SEED ? Number(process.env.SEED) : Math.floor(Math.random() * 0x7fff_ffff);
 const replayPath = process.env.PATH_ || undefined;
 const only = process.env.VARIANT as Variant | undefined;
-const RUNS: Record<Variant, number> = { page: Number(process.env.PAGE_RUNS ?? 60), sw: Number(process.env.SW_RUNS ?? 40) };
+const RUNS: Record<Variant, number> = { page: Number(process.env.PAGE_RUNS ?? 80), sw: Number(process.env.SW_RUNS ?? 50) };
 /** Each variant stops drawing new schedules after this long (a failure found by then is still shrunk and reported). */
 const TIME_LIMIT_MS: Record<Variant, number> = { page: 60_000, sw: 50_000 };
 /**
@@ -170,8 +170,17 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		await worker?.remove();
 	});
 
+	/**
+	 * A context and page of the runs' own, opened for `variant`; a new one replaces them after a
+	 * run that left the page or the worker wedged, so that the next runs (and the shrinking of the
+	 * failure) start from a browser that answers.
+	 */
+	let context: BrowserContext | undefined;
+	let page: Page;
 	async function openPage(variant: Variant): Promise<void> {
-		const { page } = chromium;
+		await context?.close();
+		context = await chromium.browser.newContext();
+		page = await context.newPage();
 		if (variant === 'page') {
 			await openHarness(page, site);
 		} else {
@@ -184,7 +193,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 	}
 
 	/** The worker's answer to a fetch of its own, within PING_BOUND_MS. */
-	function ping(page: Page): Promise<{ pong: boolean; rejections: ErrorLink[][] } | 'timed out'> {
+	function ping(): Promise<{ pong: boolean; rejections: ErrorLink[][] } | 'timed out'> {
 		return page.evaluate(async (bound) => {
 			const answer = fetch('/sw/ping').then((response) => response.json() as Promise<{ pong: boolean; rejections: ErrorLink[][] }>);
 			return Promise.race([answer, new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), bound))]);
@@ -193,7 +202,6 @@ describeChromium('Chromium: seeded fault schedules', () => {
 
 	/** One download in the browser as the schedule says; the invariants it broke (none: it passed). */
 	async function runOne(variant: Variant, s: Schedule): Promise<string[]> {
-		const { page } = chromium;
 		const path = `/fuzz/${variant}-${++runId}.bin`;
 		const failures: string[] = [];
 		const installed = installSchedule(site, path, s);
@@ -221,8 +229,10 @@ describeChromium('Chromium: seeded fault schedules', () => {
 			installed.remove();
 			return failures;
 		}
-		if (result.kind === 'hang') failures.push(`no end after ${bound} ms (${result.length} bytes read); open at the origin: ${openAtOrigin().join('; ') || 'none'}`);
-		else {
+		if (result.kind === 'hang') {
+			failures.push(`no end after ${bound} ms (${result.length} bytes read); open at the origin: ${openAtOrigin().join('; ') || 'none'}`);
+			if (variant === 'page') await openPage(variant);
+		} else {
 			const bytes = checkBytes(result, revisions);
 			if (bytes) failures.push(bytes);
 		}
@@ -279,9 +289,11 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		}
 
 		if (variant === 'sw') {
-			const answer = await ping(page);
-			if (answer === 'timed out' || !answer.pong) failures.push(`the worker did not answer a ping within ${PING_BOUND_MS} ms after the run`);
-			else for (const chain of answer.rejections) failures.push(`unhandled rejection in the worker: ${describeChain(chain)}`);
+			const answer = await ping();
+			if (answer === 'timed out' || !answer.pong) {
+				failures.push(`the worker did not answer a ping within ${PING_BOUND_MS} ms after the run`);
+				await openPage(variant);
+			} else for (const chain of answer.rejections) failures.push(`unhandled rejection in the worker: ${describeChain(chain)}`);
 		}
 
 		// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
@@ -332,12 +344,16 @@ describeChromium('Chromium: seeded fault schedules', () => {
 				if (details.failed) {
 					const schedule = JSON.stringify(details.counterexample?.[0]);
 					const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+					await context?.close();
+					context = undefined;
 					throw new Error(
 						`${replayLine(variant, details.seed, details.counterexamplePath ?? '')}\n${error}\nschedule: ${schedule}\n(${ran} runs in ${seconds} s, shrunk ${details.numShrinks} times)`,
 					);
 				}
 				console.log(`fault schedules ${name}: ${details.numRuns} passed from seed ${seed} in ${seconds} s${details.interrupted ? ` (stopped at the ${TIME_LIMIT_MS[variant] / 1000} s limit)` : ''}\nruns: ${[...tally].map(([key, n]) => `${key} ${n}`).join(', ')}`);
 				expect(details.numRuns).toBeGreaterThan(0);
+				await context?.close();
+				context = undefined;
 			},
 			180_000,
 		);
