@@ -18,7 +18,9 @@
  * within their bounds; and the worker still answers a fetch of its own after each run (a worker
  * that stalls once its window is full stops answering anything).
  *
- * A failure prints one line that replays it:
+ * 80 schedules in the page and 50 through the worker, from a fresh seed, each variant within a
+ * minute; PAGE_RUNS and SW_RUNS ask for more (run in full), VARIANT=page or VARIANT=sw for one
+ * variant only. A failure prints one line that replays (and shrinks) it:
  * `SEED=... PATH_=... VARIANT=page|sw npx vitest run --project browser test/browser/fault-schedules.test.ts`.
  */
 import fc from 'fast-check';
@@ -40,8 +42,14 @@ const seed = process.env.SEED ? Number(process.env.SEED) : Math.floor(Math.rando
 const replayPath = process.env.PATH_ || undefined;
 const only = process.env.VARIANT as Variant | undefined;
 const RUNS: Record<Variant, number> = { page: Number(process.env.PAGE_RUNS ?? 80), sw: Number(process.env.SW_RUNS ?? 50) };
-/** Each variant stops drawing new schedules after this long (a failure found by then is still shrunk and reported). */
-const TIME_LIMIT_MS: Record<Variant, number> = { page: 60_000, sw: 50_000 };
+/**
+ * With the default counts, each variant stops drawing new schedules after this long (a failure
+ * found by then is still shrunk and reported); counts given in PAGE_RUNS or SW_RUNS run in full.
+ */
+const TIME_LIMIT_MS: Record<Variant, number | undefined> = {
+	page: process.env.PAGE_RUNS ? undefined : 60_000,
+	sw: process.env.SW_RUNS ? undefined : 50_000,
+};
 /**
  * How long after the read ended the download may take to close its requests at the origin. The
  * browser aborts them at once; the close reaches the origin from another process. Longer than
@@ -221,10 +229,12 @@ describeChromium('Chromium: seeded fault schedules', () => {
 			},
 			[variant, variant === 'page' ? site.url(path) : path, drawn, bound, SETTLE_MS] as const,
 		);
-		const result = await Promise.race([running, sleep(bound + REPORT_SLACK_MS).then(() => 'no report' as const)]);
-		if (result === 'no report') {
-			failures.push(`the page did not report within ${bound + REPORT_SLACK_MS} ms; open at the origin: ${openAtOrigin().join('; ') || 'none'}`);
-			running.catch(() => {});
+		const result = await Promise.race([
+			running.catch((error: unknown) => ({ crashed: String(error) })),
+			sleep(bound + REPORT_SLACK_MS).then(() => ({ crashed: `the page did not report within ${bound + REPORT_SLACK_MS} ms` })),
+		]);
+		if ('crashed' in result) {
+			failures.push(`${result.crashed}; open at the origin: ${openAtOrigin().join('; ') || 'none'}`);
 			await openPage(variant);
 			installed.remove();
 			return failures;
@@ -259,7 +269,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 			if (result.kind === 'done' && result.status !== 200) failures.push(`the worker's response was ${result.status}, read to its end`);
 			if (result.kind === 'cancelled' && ending.kind !== 'cancel') failures.push('cancelled without a cancel drawn');
 		}
-		for (const chain of result.rejections) failures.push(`unhandled rejection in the page: ${describeChain(chain)}`);
+		for (const chain of result.rejections) failures.push(`unhandled rejection or uncaught error in the page: ${describeChain(chain)}`);
 
 		// Nothing left open once the read ended.
 		await waitFor(() => openAtOrigin().length === 0, SETTLE_MS);
@@ -293,7 +303,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 			if (answer === 'timed out' || !answer.pong) {
 				failures.push(`the worker did not answer a ping within ${PING_BOUND_MS} ms after the run`);
 				await openPage(variant);
-			} else for (const chain of answer.rejections) failures.push(`unhandled rejection in the worker: ${describeChain(chain)}`);
+			} else for (const chain of answer.rejections) failures.push(`unhandled rejection or uncaught error in the worker: ${describeChain(chain)}`);
 		}
 
 		// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
@@ -333,11 +343,12 @@ describeChromium('Chromium: seeded fault schedules', () => {
 					const failures = await runOne(variant, s);
 					if (failures.length > 0) throw new Error(failures.join('\n'));
 				});
+				const limit = replayPath === undefined ? TIME_LIMIT_MS[variant] : undefined;
 				const details = await fc.check(property, {
 					seed,
 					numRuns: replayPath === undefined ? RUNS[variant] : 1,
 					...(replayPath === undefined ? {} : { path: replayPath }),
-					interruptAfterTimeLimit: replayPath === undefined ? TIME_LIMIT_MS[variant] : undefined,
+					interruptAfterTimeLimit: limit,
 					markInterruptAsFailure: false,
 				});
 				const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -350,12 +361,12 @@ describeChromium('Chromium: seeded fault schedules', () => {
 						`${replayLine(variant, details.seed, details.counterexamplePath ?? '')}\n${error}\nschedule: ${schedule}\n(${ran} runs in ${seconds} s, shrunk ${details.numShrinks} times)`,
 					);
 				}
-				console.log(`fault schedules ${name}: ${details.numRuns} passed from seed ${seed} in ${seconds} s${details.interrupted ? ` (stopped at the ${TIME_LIMIT_MS[variant] / 1000} s limit)` : ''}\nruns: ${[...tally].map(([key, n]) => `${key} ${n}`).join(', ')}`);
+				console.log(`fault schedules ${name}: ${details.numRuns} passed from seed ${seed} in ${seconds} s${details.interrupted ? ` (stopped at the ${(limit ?? 0) / 1000} s limit)` : ''}\nruns: ${[...tally].map(([key, n]) => `${key} ${n}`).join(', ')}`);
 				expect(details.numRuns).toBeGreaterThan(0);
 				await context?.close();
 				context = undefined;
 			},
-			180_000,
+			TIME_LIMIT_MS[variant] === undefined ? RUNS[variant] * 5000 : 180_000,
 		);
 	}
 });

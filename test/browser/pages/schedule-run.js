@@ -49,6 +49,10 @@ addEventListener('unhandledrejection', (event) => {
 	rejections.push(errorChain(event.reason));
 });
 
+addEventListener('error', (event) => {
+	rejections.push([{ name: 'uncaught', message: String(event.message ?? event.error) }, ...errorChain(event.error)]);
+});
+
 /**
  * Marks the reason `promise` may reject with as seen. Chromium reports the promise handed to a
  * FetchEvent's `respondWith()` as unhandled when it rejects, though that rejection is the
@@ -61,7 +65,7 @@ export function answered(promise) {
 	return promise;
 }
 
-/** Unhandled rejections seen in this realm since the last call. */
+/** Unhandled rejections and uncaught errors seen in this realm since the last call. */
 export function takeRejections() {
 	return rejections.splice(0);
 }
