@@ -59,7 +59,8 @@ export function isNetworkFault(error: Error): boolean {
 /**
  * A programming error anywhere in the chain: a TypeError other than fetch's own network ones, a
  * RangeError, ReferenceError, SyntaxError, or a Node error with code ERR_INVALID_STATE (a stream
- * or controller misused).
+ * or controller misused). `networkFault` tells the runtime's own network errors (undici's by
+ * default; a browser's fetch words them otherwise).
  */
 export function programmingError(error: unknown, networkFault: (error: Error) => boolean = isNetworkFault): unknown {
 	for (const link of causeChain(error)) {
