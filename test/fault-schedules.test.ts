@@ -28,9 +28,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
-import { objectSlice } from './support/object.ts';
-import { type Fault, type FaultRequest, type Origin, startOrigin } from './support/origin.ts';
-import { type FaultKind, resolveAt, type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
+import { installSchedule } from './support/fault-rules.ts';
+import { type Origin, startOrigin } from './support/origin.ts';
+import { type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
 import { type TimerTracker, trackTimers } from './support/timers.ts';
 
 const soak = process.env.FUZZ_SOAK === '1';
@@ -83,47 +83,6 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 	return true;
 }
 
-/** The origin's fault for one request, from what the schedule drew for it. */
-function toFault(kind: FaultKind, request: FaultRequest, size: number): Fault | undefined {
-	const range = request.range;
-	const length = range?.length ?? size;
-	switch (kind.kind) {
-		case 'reset':
-			return { resetAfterBytes: resolveAt(kind.at, length) };
-		case 'short':
-			// A 206 says where its body ends in Content-Range. A 200 that ends cleanly with no
-			// Content-Length is indistinguishable from a smaller object: keep the length it promised.
-			return { shortAfterBytes: resolveAt(kind.at, length), ...(range ? {} : { contentLength: length }) };
-		case 'long':
-			// Likewise, a longer 200 without Content-Length is a larger object.
-			return { extraBytes: kind.bytes, ...(range ? {} : { contentLength: length }) };
-		case 'drop':
-			return { dropConnection: true };
-		case 'stall':
-			return { stallAfterBytes: resolveAt(kind.at, length), ...(kind.ms === null ? {} : { stallMs: kind.ms }) };
-		case 'delay':
-			return { delayMs: kind.ms };
-		case 'status':
-			return { status: kind.status, ...(kind.retryAfter === null ? {} : { retryAfter: kind.retryAfter }) };
-		case 'ignoreRange':
-			return { ignoreRange: true };
-		case 'otherRange': {
-			if (!range) return undefined;
-			const start = range.start + kind.shift >= 0 ? range.start + kind.shift : range.start - kind.shift;
-			return { contentRange: `bytes ${start}-${start + range.length - 1}/${size}` };
-		}
-		case 'wrongTotal': {
-			if (!range) return undefined;
-			const total = size + kind.delta > 0 ? size + kind.delta : size + 1;
-			return { contentRange: `bytes ${range.start}-${range.end}/${total}` };
-		}
-		case 'noValidator':
-			return { etag: null, ...(kind.lastModified ? {} : { lastModified: null }) };
-		case 'trickle':
-			return { bytesPerSecond: Math.max(KiB, Math.ceil((length * 1000) / kind.ms)) };
-	}
-}
-
 let runId = 0;
 /** What the runs did, to show what the schedules reach: outcomes, error codes, modes, features. */
 const tally = new Map<string, number>();
@@ -146,48 +105,10 @@ async function runOne(s: Schedule): Promise<string[]> {
 	timers.forget();
 	rejections.length = 0;
 
-	// Every revision's bytes, to compare the output with.
-	const revisions: Uint8Array[] = [];
-	const put = (size: number, contentSeed: number): void => {
-		origin.put(path, { size, seed: contentSeed });
-		revisions.push(objectSlice(size, contentSeed, 0, size));
-	};
-	put(s.size, s.seed);
+	// The object, its fault rule, and every revision's bytes to compare the output with.
+	const installed = installSchedule(origin, path, s);
+	const { revisions } = installed;
 	const { chunkSize } = s;
-	const chunks = Math.max(1, Math.ceil(s.size / chunkSize));
-	const perChunk = new Map<number, number>();
-	let count = 0;
-	let changed = false;
-	let servedSize = s.size;
-	origin.fault(path, (request) => {
-		count++;
-		// This request is answered from the object as it is now; a replacement serves the next one on.
-		const size = servedSize;
-		const bytes = revisions.at(-1) as Uint8Array;
-		const change = s.revision;
-		if (change && !changed && count >= change.afterRequest) {
-			changed = true;
-			servedSize = Math.max(0, s.size + change.sizeDelta);
-			put(servedSize, change.sameBytes ? s.seed : s.seed + 7919);
-		}
-		const index = request.range ? Math.floor(request.range.start / chunkSize) : 0;
-		const nth = (perChunk.get(index) ?? 0) + 1;
-		perChunk.set(index, nth);
-		const hit = s.faults.find(({ when }) =>
-			'request' in when ? when.request === count : when.chunk % chunks === index && nth >= when.nth && nth < when.nth + when.times,
-		);
-		if (!hit) return undefined;
-		const fault = toFault(hit.fault, request, size);
-		// A discovery response (unpinned, from byte 0) whose smaller total its own body does not
-		// contradict describes a smaller object, as far as anyone can tell: its prefix is a
-		// revision too. A pinned request's total is checked against discovery's.
-		const claimed = /\/(\d+)$/.exec(fault?.contentRange ?? '');
-		const pinned = request.headers['if-match'] !== undefined || request.headers['if-unmodified-since'] !== undefined;
-		if (hit.fault.kind === 'wrongTotal' && claimed && request.range?.start === 0 && !pinned && Number(claimed[1]) < size) {
-			revisions.push(bytes.subarray(0, Number(claimed[1])));
-		}
-		return fault;
-	});
 
 	const o = s.options;
 	const controller = new AbortController();
@@ -272,8 +193,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 		reader.cancel().catch(() => {});
 		other?.cancel().catch(() => {});
 		await waitFor(() => openAtOrigin().length === 0, IDLE_WAIT_MS);
-		origin.fault(path, undefined);
-		origin.remove(path);
+		installed.remove();
 		return failures;
 	}
 	const outcome = result;
@@ -332,7 +252,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 
 	// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
 	// response went quiet for stallTimeout.
-	const struck = changed || o.givenSize === 'wrong' || origin.requestsTo(path).some((record) => record.fault !== undefined);
+	const struck = installed.changed || o.givenSize === 'wrong' || origin.requestsTo(path).some((record) => record.fault !== undefined);
 	if (!struck && ending.kind === 'read' && outcome.kind === 'error' && !causeChain(outcome.error).some((e) => e instanceof native.StallError)) {
 		failures.push(`a download without faults failed: ${describeError(outcome.error)}`);
 	}
@@ -342,8 +262,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 		failures.push(`outcome: ${outcome.kind === 'error' ? describeError(outcome.error) : outcome.kind}; ${read} bytes read; stats ${JSON.stringify(download.stats)}`);
 		failures.push(`requests: ${requests.join(' | ')}`);
 	}
-	origin.fault(path, undefined);
-	origin.remove(path);
+	installed.remove();
 	return failures;
 }
 

@@ -51,7 +51,7 @@ export function describeError(error: unknown): string {
  * 'terminated' (the body broke off), caused by a socket error; or a DOMException / ky error
  * naming the abort. These are the faults the schedules inject, not programming errors.
  */
-function isNetworkFault(error: Error): boolean {
+export function isNetworkFault(error: Error): boolean {
 	if (error.name === 'TypeError' && (error.message === 'fetch failed' || error.message === 'terminated')) return true;
 	return false;
 }
@@ -59,14 +59,15 @@ function isNetworkFault(error: Error): boolean {
 /**
  * A programming error anywhere in the chain: a TypeError other than fetch's own network ones, a
  * RangeError, ReferenceError, SyntaxError, or a Node error with code ERR_INVALID_STATE (a stream
- * or controller misused).
+ * or controller misused). `networkFault` tells the runtime's own network errors (undici's by
+ * default; a browser's fetch words them otherwise).
  */
-export function programmingError(error: unknown): unknown {
+export function programmingError(error: unknown, networkFault: (error: Error) => boolean = isNetworkFault): unknown {
 	for (const link of causeChain(error)) {
 		if (!(link instanceof Error)) continue;
 		const code = (link as { code?: unknown }).code;
 		if (code === 'ERR_INVALID_STATE' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_ARG_VALUE') return link;
-		if (link instanceof TypeError && !isNetworkFault(link)) return link;
+		if (link instanceof TypeError && !networkFault(link)) return link;
 		if (link instanceof RangeError || link instanceof ReferenceError || link instanceof SyntaxError) return link;
 		if (!typedError(link) && /invalid state|is locked|already (closed|errored)|cannot (close|enqueue)/i.test(link.message)) return link;
 	}
@@ -105,13 +106,13 @@ export function checkOutput(outcome: Outcome, emitted: Uint8Array, revisions: re
 }
 
 /** How the stream may end: the object, a typed error, or the caller's own reason. */
-export function checkOutcome(outcome: Outcome, s: Schedule, abortReason: unknown): string | undefined {
+export function checkOutcome(outcome: Outcome, s: Schedule, abortReason: unknown, networkFault: (error: Error) => boolean = isNetworkFault): string | undefined {
 	if (outcome.kind !== 'error') {
 		if (outcome.kind === 'cancelled' && s.consumer.ending.kind !== 'cancel') return 'cancelled without a cancel drawn';
 		return undefined;
 	}
 	const { error } = outcome;
-	const bad = programmingError(error);
+	const bad = programmingError(error, networkFault);
 	if (bad !== undefined) return `a programming error: ${describeError(bad)} (in ${describeError(error)})`;
 	if (error === abortReason) return s.consumer.ending.kind === 'abort' ? undefined : 'the abort reason without an abort drawn';
 	if (!typedError(error)) return `not a ParallelGetError with a documented code, nor the abort reason: ${describeError(error)}`;
