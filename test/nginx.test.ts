@@ -31,10 +31,12 @@ describe.skipIf(!binary)('ParallelGetStream against nginx', () => {
 		const info = await download.info;
 		expect(info).toMatchObject({ mode: 'parallel', size: data.length });
 		expect(info.etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
-		// 11 chunks: each asked for once, one or two to a request.
+		// 11 chunks: each asked for once, one or two to a request; on a busy machine a chunk may go
+		// quiet for `hedge.after` and be hedged (or a tail stolen): those are the documented extra.
+		const { requests, hedges, steals } = download.stats;
 		expect(download.stats).toMatchObject({ retries: 0, bytesReceived: data.length });
-		expect(download.stats.requests).toBeGreaterThanOrEqual(6);
-		expect(download.stats.requests).toBeLessThanOrEqual(11);
+		expect(requests - hedges - steals).toBeGreaterThanOrEqual(6);
+		expect(requests - hedges - steals).toBeLessThanOrEqual(11);
 	});
 
 	it('fails with RevisionChangedError when the file is rewritten during the download', async () => {
