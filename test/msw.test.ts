@@ -90,7 +90,8 @@ describe('ParallelGetStream against mocked servers', () => {
 		const served = serve(data, '"v1"', (n, start, end) =>
 			n === 2 ? { body: stallingBody(data.slice(start, start + 1000)), headers: { 'content-length': String(end - start + 1) } } : undefined,
 		);
-		const download = new ParallelGetStream(URL_, { chunkSize: 10_000, concurrency: 2, stallTimeout: 100, ...fast });
+		// Hedging off: a hedge after 100 ms would race the stall timeout of 100 ms for the same chunk.
+		const download = new ParallelGetStream(URL_, { chunkSize: 10_000, concurrency: 2, stallTimeout: 100, hedge: false, ...fast });
 		const out = await drain(download.readable);
 		expect(out.sha256).toBe(sha256(data));
 		// The stalled request was the second; its resume asks for the rest of that chunk only.
