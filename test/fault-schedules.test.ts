@@ -32,6 +32,7 @@ import { installSchedule } from './support/fault-rules.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
 import { type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
 import { type TimerTracker, trackTimers } from './support/timers.ts';
+import { sleep, waitFor } from './support/wait.ts';
 
 const soak = process.env.FUZZ_SOAK === '1';
 const replayPath = process.env.PATH_ || undefined;
@@ -70,18 +71,6 @@ afterAll(async () => {
 	await origin.close();
 });
 
-function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-	const until = performance.now() + ms;
-	while (!check()) {
-		if (performance.now() > until) return false;
-		await sleep(5);
-	}
-	return true;
-}
 
 let runId = 0;
 /** What the runs did, to show what the schedules reach: outcomes, error codes, modes, features. */

@@ -35,6 +35,7 @@ import { type Schedule, schedule as schedules, timeBound } from '../support/sche
 import { buildTestWorker } from './support/bundle.ts';
 import { describeChromium, usePage } from './support/chromium.ts';
 import { openHarness, startSite } from './support/site.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 type Variant = 'page' | 'sw';
 
@@ -144,18 +145,6 @@ function checkBytes(result: Reported, revisions: readonly Uint8Array[]): string 
 		: `the ${result.length} bytes read before the end (${result.kind}) are not a prefix of any revision (sizes ${sizes})`;
 }
 
-function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-	const until = performance.now() + ms;
-	while (!check()) {
-		if (performance.now() > until) return false;
-		await sleep(10);
-	}
-	return true;
-}
 
 function replayLine(variant: Variant, runSeed: number, path: string): string {
 	return `SEED=${runSeed} PATH_=${path} VARIANT=${variant} npx vitest run --project browser test/browser/fault-schedules.test.ts`;
@@ -272,7 +261,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		for (const chain of result.rejections) failures.push(`unhandled rejection or uncaught error in the page: ${describeChain(chain)}`);
 
 		// Nothing left open once the read ended.
-		await waitFor(() => openAtOrigin().length === 0, SETTLE_MS);
+		await waitFor(() => openAtOrigin().length === 0, SETTLE_MS, 10);
 		if (openAtOrigin().length > 0) failures.push(`requests still open at the origin ${SETTLE_MS} ms after the end: ${openAtOrigin().join('; ')}`);
 
 		if (variant === 'page' && result.stats) {
