@@ -116,17 +116,7 @@ describe('server replies to discovery (the first request)', () => {
 		const { path, url } = object();
 		origin.fault(path, (request) => (request.count === 1 ? { extraBytes: 10 } : undefined));
 		const download = new ParallelGetStream(url);
-		const reader = download.readable.getReader();
-		let delivered = 0;
-		const error = await rejection(
-			(async () => {
-				for (;;) {
-					const { done, value } = await reader.read();
-					if (done) return;
-					delivered += value.byteLength;
-				}
-			})(),
-		);
+		const { error, delivered } = await readToError(download.readable);
 		expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_LONG', range: { start: 0, end: chunkSize - 1 } });
 		expect(delivered).toBeLessThanOrEqual(chunkSize);
 	});
@@ -188,17 +178,7 @@ describe('single mode: a body that breaks off', () => {
 		const { path, url } = object({ acceptRanges: false });
 		origin.fault(path, () => ({ resetAfterBytes: 10_000, ...length }));
 		const download = new ParallelGetStream(url);
-		const reader = download.readable.getReader();
-		let delivered = 0;
-		const error = await rejection(
-			(async () => {
-				for (;;) {
-					const { done, value } = await reader.read();
-					if (done) return;
-					delivered += value.byteLength;
-				}
-			})(),
-		);
+		const { error, delivered } = await readToError(download.readable);
 		expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_SHORT', status: 200 });
 		expect(delivered).toBeLessThanOrEqual(10_000);
 		expect(await download.info).toMatchObject({ mode: 'single' });
@@ -378,3 +358,19 @@ describe('retry delays', () => {
 		expect(ranges(path)).toEqual([first, first, first]);
 	});
 });
+
+/** Reads `readable` until it errors (failing if it ends); the error, and the bytes handed out before it. */
+async function readToError(readable: ReadableStream<Uint8Array>): Promise<{ error: Error & Record<string, unknown>; delivered: number }> {
+	const reader = readable.getReader();
+	let delivered = 0;
+	const error = await rejection(
+		(async () => {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) return;
+				delivered += value.byteLength;
+			}
+		})(),
+	);
+	return { error, delivered };
+}
