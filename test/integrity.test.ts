@@ -171,6 +171,13 @@ describe('the integrity option', () => {
 		expect(delivered).toBeLessThan(size);
 	});
 
+	it("'single' mode larger than the window: the piece held back counts against the window (maxBufferedBytes over 2 x concurrency x chunkSize)", async () => {
+		const { url, bytes, digest } = object();
+		const download = new ParallelGetStream(url, { concurrency: 1, chunkSize: 16 * KiB, integrity: `sha256-${base64(digest('sha256'))}` });
+		expect((await drain(download.readable)).sha256).toBe(sha256(bytes));
+		expect(download.stats.maxBufferedBytes).toBeLessThanOrEqual(2 * 16 * KiB);
+	});
+
 	it('the ponyfill entry verifies too', async () => {
 		const { path, url, bytes, digest } = object();
 		const integrity = `sha256-${base64(digest('sha256'))}`;
