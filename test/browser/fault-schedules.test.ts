@@ -104,7 +104,8 @@ interface ScheduleRun {
  * (a function cannot cross into it).
  */
 function browserSchedules(variant: Variant): fc.Arbitrary<Schedule> {
-	return schedules.map((s) => ({ ...s, options: { ...s.options, stream: 'native' as const, progress: variant === 'page' && s.options.progress } }));
+	// The integrity dimension (issue 14) runs in the Node schedules only, for now.
+	return schedules.map((s) => ({ ...s, integrity: null, options: { ...s.options, stream: 'native' as const, progress: variant === 'page' && s.options.progress } }));
 }
 
 /** How Chromium's fetch reports a network fault: no response, or a body that broke off. */
