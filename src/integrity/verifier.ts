@@ -21,16 +21,29 @@ export class Verifier {
 		this.#url = url;
 	}
 
-	/** The hash is loaded: `pass` and `finish` may be called. */
+	/** The hash is loaded (or skipped): `pass` and `finish` may be called. */
 	get ready(): boolean {
-		return this.#hasher !== undefined;
+		return this.#hasher !== undefined || this.skipped;
 	}
 
-	/** Loads the hash code (once); rejects where it cannot be loaded. */
+	/**
+	 * The server's digest could not be verified: the hash code did not load (a Content-Security-Policy
+	 * without `wasm-unsafe-eval`, an import map without `hash-wasm`, a service worker, which cannot
+	 * `import()`, bundled with the import kept apart). The download goes on unverified, as it
+	 * would have without the header; the caller's `integrity` never does (see `load`).
+	 */
+	skipped = false;
+
+	/** Loads the hash code (once); rejects where it cannot be loaded and the digest is the caller's. */
 	load(): Promise<void> {
-		this.#loading ??= import('./hashers.ts').then(async ({ createHasher }) => {
-			this.#hasher = await createHasher(this.expected.algorithm);
-		});
+		this.#loading ??= import('./hashers.ts')
+			.then(async ({ createHasher }) => {
+				this.#hasher = await createHasher(this.expected.algorithm);
+			})
+			.catch((error: unknown) => {
+				if (this.expected.source === 'integrity') throw error;
+				this.skipped = true;
+			});
 		return this.#loading;
 	}
 
@@ -45,6 +58,7 @@ export class Verifier {
 	 * it (if any) while this one is held in its place.
 	 */
 	pass(piece: Bytes, mayEnd: boolean): Bytes | undefined {
+		if (this.skipped) return piece;
 		(this.#hasher as Hasher).update(piece);
 		if (!mayEnd) return piece;
 		const out = this.#held;
@@ -54,6 +68,7 @@ export class Verifier {
 
 	/** Every byte has been passed: the piece held back, if the digest matches; otherwise throws `IntegrityError`. */
 	finish(): Bytes | undefined {
+		if (this.skipped) return undefined;
 		const actual = (this.#hasher as Hasher).digest();
 		const { algorithm, values, encoding, source } = this.expected;
 		if (!values.some((value) => equal(value, actual))) {

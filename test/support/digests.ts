@@ -89,6 +89,7 @@ export function hex(bytes: Uint8Array): string {
  */
 export type DigestHeader =
   | 'repr-digest'
+  | 'repr-digest-sha256'
   | 'content-digest'
   | 'x-goog-hash'
   | 'x-ms-blob-content-md5'
@@ -103,6 +104,8 @@ export function digestHeader(kind: DigestHeader, whole: () => Uint8Array, part: 
   switch (kind) {
     case 'repr-digest':
       return ['Repr-Digest', `sha-256=:${base64(digestOf('sha256', whole()))}:, sha-512=:${base64(digestOf('sha512', whole()))}:`];
+    case 'repr-digest-sha256':
+      return ['Repr-Digest', `sha-256=:${base64(digestOf('sha256', whole()))}:`];
     case 'content-digest':
       return ['Content-Digest', `sha-256=:${base64(digestOf('sha256', part()))}:`];
     case 'x-goog-hash':
