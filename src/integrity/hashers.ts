@@ -6,8 +6,8 @@ import type { Algorithm } from './digest.ts';
  * module dynamically). hash-wasm: one streaming WebAssembly implementation for every runtime
  * (browsers have no streaming `crypto.subtle.digest`), with CRC-32C and CRC-64/NVME besides the
  * SHA-2 family and MD5, and a hash state that can be saved and restored. Where the runtime has a
- * faster native hash (Node's and Bun's OpenSSL/BoringSSL `createHash`, see README "Integrity"),
- * that is used for SHA-2 and MD5 instead.
+ * faster native hash (`node:crypto` in Node, Bun and Deno; see README "Integrity"),
+ * * that is used for SHA-2 and MD5 instead.
  */
 
 export interface Hasher {
@@ -45,10 +45,13 @@ interface NodeHash {
 // Not a literal, so that bundlers for the browser leave it alone; never reached there.
 const NODE_CRYPTO = 'node:crypto';
 
-/** Node's or Bun's `createHash`, where there is one (not Deno's, which is slower than WebAssembly). */
+/**
+ * `node:crypto`'s `createHash` in Node, Bun and Deno (4-20x hash-wasm's SHA-2 there, see README
+ * "Integrity"); none in browsers, nor for the CRCs, which it lacks.
+ */
 async function native(algorithm: Algorithm): Promise<Hasher | undefined> {
 	const runtime = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
-	if (algorithm === 'crc32c' || algorithm === 'crc64nvme' || runtime.Deno !== undefined || !runtime.process?.versions?.node) return undefined;
+	if (algorithm === 'crc32c' || algorithm === 'crc64nvme' || (runtime.Deno === undefined && !runtime.process?.versions?.node)) return undefined;
 	try {
 		const crypto = (await import(/* @vite-ignore */ NODE_CRYPTO)) as { createHash(name: string): NodeHash };
 		const hash = crypto.createHash(algorithm);
