@@ -9,6 +9,7 @@ import { ParallelGetStream as Base, type ParallelGetOptions, isIntegrityError, i
 import { ParallelGetStream as Ponyfill } from '../src/ponyfill.ts';
 import { parseIntegrity } from '../src/integrity/digest.ts';
 import { createHasher } from '../src/integrity/hashers.ts';
+import { serverDigest } from '../src/http/digests.ts';
 import { drain, rejection, sha256 } from './support/collect.ts';
 import { base64, crc32c, crc64nvme, type DigestAlgorithm, type DigestHeader, digestOf, hex } from './support/digests.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
@@ -282,5 +283,36 @@ describe('digests the server declares', () => {
 		origin.fault(path, ({ count }) => (count > 1 ? { headers: { 'x-goog-hash': '' } } : undefined));
 		const download = new ParallelGetStream(url);
 		expect((await drain(download.readable)).sha256).toBe(sha256(bytes));
+	});
+});
+
+describe('serverDigest - which headers describe the whole object', () => {
+	const sha256 = base64(new Uint8Array(32).fill(7));
+	const md5 = base64(new Uint8Array(16).fill(9));
+	const response = (status: number, headers: Record<string, string>): Response => new Response(status === 204 ? null : 'x', { status, headers });
+
+	it('Content-Digest and Content-MD5 only on a 200 without Content-Encoding', () => {
+		expect(serverDigest(response(200, { 'content-digest': `sha-256=:${sha256}:` }))).toMatchObject({ algorithm: 'sha256', source: 'content-digest' });
+		expect(serverDigest(response(206, { 'content-digest': `sha-256=:${sha256}:`, 'content-md5': md5 }))).toBeUndefined();
+		expect(serverDigest(response(200, { 'content-digest': `sha-256=:${sha256}:`, 'content-encoding': 'gzip' }))).toBeUndefined();
+		expect(serverDigest(response(200, { 'repr-digest': `sha-256=:${sha256}:`, 'content-encoding': 'br' }))).toBeUndefined();
+	});
+
+	it('no digest from an error status', () => {
+		expect(serverDigest(response(404, { 'repr-digest': `sha-256=:${sha256}:` }))).toBeUndefined();
+		expect(serverDigest(response(416, { 'x-goog-hash': `md5=${md5}` }))).toBeUndefined();
+	});
+
+	it('S3: a composite checksum, by its suffix or by x-amz-checksum-type, is ignored; a full-object one on a 200 is taken', () => {
+		expect(serverDigest(response(200, { 'x-amz-checksum-crc32c': 'AAAAAA==-3' }))).toBeUndefined();
+		expect(serverDigest(response(200, { 'x-amz-checksum-crc32c': 'AAAAAA==', 'x-amz-checksum-type': 'COMPOSITE' }))).toBeUndefined();
+		expect(serverDigest(response(200, { 'x-amz-checksum-crc32c': 'AAAAAA==', 'x-amz-checksum-type': 'FULL_OBJECT' }))).toMatchObject({ algorithm: 'crc32c' });
+		expect(serverDigest(response(206, { 'x-amz-checksum-crc64nvme': 'AAAAAAAAAAA=' }))).toBeUndefined();
+	});
+
+	it('the strongest of several headers and members; unknown members and bad values skipped', () => {
+		const found = serverDigest(response(206, { 'repr-digest': `unixsum=:AAAA:, sha-256=:${sha256}:, sha-512=:short:`, 'x-goog-hash': `crc32c=AAAAAA==, md5=${md5}` }));
+		expect(found).toMatchObject({ algorithm: 'sha256', source: 'repr-digest' });
+		expect(serverDigest(response(206, { 'x-goog-hash': `crc32c=AAAAAA==, md5=${md5}` }))).toMatchObject({ algorithm: 'md5', source: 'x-goog-hash' });
 	});
 });
