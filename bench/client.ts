@@ -20,6 +20,8 @@ export interface ClientSpec {
 	/** Library options; `concurrency` is also the number of parts of `split` and ipull's parallel streams. */
 	concurrency?: number;
 	chunkSize?: number;
+	/** The library's `integrity` option. */
+	integrity?: string;
 	/** Bytes per second the consumer reads at most; undefined = as fast as it can. */
 	consumerRate?: number;
 	/** ipull: the directory it downloads into, and the file the result goes to. */
@@ -86,6 +88,7 @@ async function open(spec: ClientSpec, library: Library | undefined, headers: Rec
 			headers,
 			...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
 			...(spec.chunkSize === undefined ? {} : { chunkSize: spec.chunkSize }),
+			...(spec.integrity === undefined ? {} : { integrity: spec.integrity }),
 		});
 		return { stream: download.readable, stats: () => ({ ...download.stats }) as unknown as Record<string, number> };
 	}

@@ -105,6 +105,7 @@ async function measure(
 	object: BenchObject,
 	run: number,
 	nodeArgs?: string[],
+	integrity?: boolean,
 ): Promise<RunRecord> {
 	await origin.shape(scenario.shape);
 	await origin.reset();
@@ -118,6 +119,7 @@ async function measure(
 			...(scenario.consumerRate === undefined ? {} : { consumerRate: scenario.consumerRate }),
 			...(scenario.faults === undefined ? {} : { faults: true }),
 			...(nodeArgs ? { nodeArgs } : {}),
+			...(integrity ? { integrity: `sha256:${object.sha256}` } : {}),
 		});
 		const stats = await origin.stats();
 		const hash = measurement.sha256 === undefined ? 'unchecked' : measurement.sha256 === object.sha256 ? 'ok' : 'mismatch';
@@ -251,6 +253,8 @@ export interface RunOptions {
 	log?: Log;
 	/** Extra Node flags for the Node clients (e.g. `--cpu-prof`). */
 	nodeArgs?: string[];
+	/** The library verifies the object's sha256 (`integrity`). */
+	integrity?: boolean;
 }
 
 export async function runScenario(origin: BenchOrigin, scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
@@ -265,7 +269,7 @@ export async function runScenario(origin: BenchOrigin, scenario: Scenario, optio
 	const records: RunRecord[] = [];
 	for (let run = 1; run <= runs; run++) {
 		for (const tool of rotate(tools, run - 1)) {
-			const record = await measure(origin, tool, scenario, object, run, options.nodeArgs);
+			const record = await measure(origin, tool, scenario, object, run, options.nodeArgs, options.integrity);
 			records.push(record);
 			log(`${scenario.name} run ${run}/${runs} ${toolLabel(tool, scenario.concurrency)}: ${describeRecord(record)}`);
 		}

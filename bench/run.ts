@@ -31,6 +31,7 @@ Options:
   --tools <list>          among ${TOOL_NAMES.join(',')} (default: all that apply)
   --json                  print the results as JSON (progress still goes to stderr)
   --quiet                 no progress lines
+  --integrity             the library verifies the object's sha256 (its \`integrity\` option)
   --cpu-prof <dir>        run the Node clients with --cpu-prof, profiles written to <dir>
   --render <file>         print the tables of a report saved with --json, run nothing
   --sweep                 concurrency x chunkSize grid on throttled and loopback
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
 			json: { type: 'boolean' },
 			quiet: { type: 'boolean' },
 			'cpu-prof': { type: 'string' },
+			integrity: { type: 'boolean' },
 			render: { type: 'string' },
 			sweep: { type: 'boolean' },
 			'sweep-concurrency': { type: 'string', multiple: true },
@@ -145,7 +147,12 @@ async function main(): Promise<void> {
 	const cpuProf = values['cpu-prof'];
 	const report = await runBench(
 		selected.map((name) => scenario(name, overrides)),
-		{ runs, log, ...(cpuProf === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] }) },
+		{
+			runs,
+			log,
+			...(cpuProf === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf)}`] }),
+			...(values.integrity ? { integrity: true } : {}),
+		},
 	);
 	console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
 	const mismatch = report.scenarios.some((result) => result.summary.some((entry) => entry.hash === 'mismatch'));

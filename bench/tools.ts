@@ -39,6 +39,8 @@ export interface ToolRun {
 	faults?: boolean;
 	/** Extra Node flags for the Node clients (e.g. --cpu-prof). */
 	nodeArgs?: string[];
+	/** The library's `integrity` option. */
+	integrity?: string;
 }
 
 const TIME = '/usr/bin/time';
@@ -134,6 +136,7 @@ async function runNode(tool: ClientSpec['tool'], options: ToolRun): Promise<Meas
 			tool,
 			url: options.url,
 			...(tool === 'library' ? { concurrency: options.concurrency, chunkSize: options.chunkSize } : {}),
+			...(tool === 'library' && options.integrity !== undefined ? { integrity: options.integrity } : {}),
 			...(tool === 'split' || tool === 'ipull' ? { concurrency: options.concurrency } : {}),
 			...(dir === undefined ? {} : { dir, resultFile: join(dir, 'result.json') }),
 			...(options.consumerRate === undefined ? {} : { consumerRate: options.consumerRate }),

@@ -13,10 +13,23 @@ async function main(): Promise<void> {
 	const bundle = await rolldown({ input: join(root, 'src/index.ts'), cwd: root, platform: 'browser', external: ['ky'], logLevel: 'warn' });
 	try {
 		const { output } = await bundle.generate({ format: 'esm', minify: true });
-		const code = output.map((part) => (part.type === 'chunk' ? part.code : '')).join('');
-		const minified = Buffer.byteLength(code);
-		const gzipped = gzipSync(code).byteLength;
-		console.log(`index, ky external: ${minified} bytes minified, ${gzipped} bytes min+gzip`);
+		const chunks = output.filter((part) => part.type === 'chunk');
+		// What an import of the package loads at once: the entry and what it imports statically.
+		// The hash code (integrity) is a chunk of its own, imported only when something is to be verified.
+		const eager = new Set<string>();
+		const visit = (name: string): void => {
+			if (eager.has(name)) return;
+			eager.add(name);
+			for (const imported of chunks.find((part) => part.fileName === name)?.imports ?? []) visit(imported);
+		};
+		for (const part of chunks) if (part.isEntry) visit(part.fileName);
+		const size = (parts: typeof chunks): string => {
+			const code = parts.map((part) => part.code).join('');
+			return `${Buffer.byteLength(code)} bytes minified, ${gzipSync(code).byteLength} bytes min+gzip`;
+		};
+		console.log(`index, ky external: ${size(chunks.filter((part) => eager.has(part.fileName)))}`);
+		const lazy = chunks.filter((part) => !eager.has(part.fileName));
+		if (lazy.length > 0) console.log(`loaded on demand (hash code, when verifying): ${size(lazy)}`);
 	} finally {
 		await bundle.close();
 	}

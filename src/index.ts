@@ -13,3 +13,4 @@ export { RevisionChangedError, isRevisionChangedError } from './errors/revision-
 export { UnexpectedResponseError, isUnexpectedResponseError } from './errors/unexpected-response-error.ts';
 export { RetriesExhaustedError, isRetriesExhaustedError } from './errors/retries-exhausted-error.ts';
 export { StallError } from './errors/stall-error.ts';
+export { IntegrityError, isIntegrityError } from './errors/integrity-error.ts';

@@ -21,6 +21,8 @@ export {
 	RetriesExhaustedError,
 	isRetriesExhaustedError,
 	StallError,
+	IntegrityError,
+	isIntegrityError,
 	type DownloadInfo,
 	type DownloadStats,
 	type Progress,

@@ -62,6 +62,8 @@ describe('parseArgs - download command', () => {
 			headers: [],
 			hedge: true,
 			overlap: true,
+			integrity: undefined,
+			verify: true,
 			quiet: false,
 		});
 	});
@@ -91,9 +93,23 @@ describe('parseArgs - download command', () => {
 				headers: [['A', '1']],
 				hedge: false,
 				overlap: false,
+				integrity: undefined,
+				verify: true,
 				quiet: true,
 			});
 		}
+	});
+
+	it('--integrity and --checksum join into one integrity value (the strongest is checked); --no-verify', () => {
+		const hex = 'ab'.repeat(32);
+		expect(download([url, '--integrity', 'sha512-x', '--checksum', `sha-256=${hex}`, '--checksum=crc32c=e3069283', '--no-verify'])).toMatchObject({
+			integrity: `sha512-x sha256:${hex} crc32c:e3069283`,
+			verify: false,
+		});
+	});
+
+	it.each(['sha256', 'sha1=ab', 'md5=abc', 'crc32c='])('--checksum %j: a usage error naming the form', (value) => {
+		expect(() => download([url, '--checksum', value])).toThrow(/--checksum expects ALG=HEX with ALG one of sha256, sha384, sha512, md5, crc32c, crc64nvme/);
 	});
 
 	it('collects repeated headers in order, and a later option wins over an earlier one', () => {

@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
+import { base64, digestOf } from './support/digests.ts';
 import { installSchedule } from './support/fault-rules.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
 import { type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
@@ -115,6 +116,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 		signal: controller.signal,
 		...(o.givenSize === 'none' ? {} : { size: o.givenSize === 'right' ? s.size : s.size + 1 }),
 		...(o.progress ? { onProgress: (report: native.Progress) => void progress.push(report) } : {}),
+		...(s.integrity?.by === 'option' ? { integrity: `${s.integrity.algorithm}-${base64(digestOf(s.integrity.algorithm, revisions[0] as Uint8Array))}` } : {}),
 	});
 	let readable = download.readable;
 	let other: ReadableStream<Uint8Array> | undefined;
@@ -197,7 +199,12 @@ async function runOne(s: Schedule): Promise<string[]> {
 	const push = (failure: string | undefined): void => {
 		if (failure !== undefined) failures.push(failure);
 	};
-	push(checkOutput(outcome, emitted, revisions));
+	push(checkOutput(outcome, emitted, revisions, installed.corrupted));
+	// The caller's digest is of the first revision: only those bytes may complete.
+	if (outcome.kind === 'done' && s.integrity?.by === 'option') {
+		const first = revisions[0] as Uint8Array;
+		if (emitted.byteLength !== first.byteLength || emitted.some((byte, i) => byte !== first[i])) failures.push('done with bytes other than the ones `integrity` names');
+	}
 	emitted = new Uint8Array(0);
 	push(checkOutcome(outcome, s, abortReason));
 
@@ -240,11 +247,25 @@ async function runOne(s: Schedule): Promise<string[]> {
 	if (outcome.kind === 'done' && progress.length > 0 && progress.at(-1)?.loaded !== read) failures.push(`the last progress report says ${progress.at(-1)?.loaded}, ${read} bytes were read`);
 
 	// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
-	// response went quiet for stallTimeout.
-	const struck = installed.changed || o.givenSize === 'wrong' || origin.requestsTo(path).some((record) => record.fault !== undefined);
-	if (!struck && ending.kind === 'read' && outcome.kind === 'error' && !causeChain(outcome.error).some((e) => e instanceof native.StallError)) {
-		failures.push(`a download without faults failed: ${describeError(outcome.error)}`);
+	// response went quiet for stallTimeout. A corrupted byte is not such a fault: it must fail the
+	// download with ERR_INTEGRITY, and nothing else.
+	const struck =
+		installed.changed ||
+		o.givenSize === 'wrong' ||
+		origin.requestsTo(path).some((record) => record.fault !== undefined && Object.keys(record.fault).some((key) => key !== 'corruptByteAt'));
+	const stalled = outcome.kind === 'error' && causeChain(outcome.error).some((e) => e instanceof native.StallError);
+	const code = outcome.kind === 'error' ? (outcome.error as { code?: unknown }).code : undefined;
+	const corrupt = installed.corruptByteAt !== undefined;
+	if (!struck && ending.kind === 'read' && !stalled) {
+		if (corrupt && code !== 'ERR_INTEGRITY') failures.push(`a download with one corrupted byte and no other fault ended ${outcome.kind === 'error' ? describeError(outcome.error) : outcome.kind}, not ERR_INTEGRITY`);
+		if (!corrupt && outcome.kind === 'error') failures.push(`a download without faults failed: ${describeError(outcome.error)}`);
 	}
+	if (code === 'ERR_INTEGRITY') {
+		if (!s.integrity) failures.push('ERR_INTEGRITY without a digest drawn');
+		// The piece that ends the object is held back until the digest matches.
+		if (info?.size !== undefined && read >= info.size) failures.push(`ERR_INTEGRITY after all ${read} bytes were handed out`);
+	}
+	if (s.integrity) note(`integrity ${s.integrity.by}${corrupt ? ' corrupted' : ''}`);
 
 	if (failures.length > 0) {
 		const requests = origin.requestsTo(path).map((record) => `#${record.count} ${record.range ?? '-'} ${record.status}${record.fault ? ` ${JSON.stringify(record.fault)}` : ''}${record.aborted ? ' aborted' : ''}`);

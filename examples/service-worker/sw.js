@@ -4,7 +4,10 @@
 //
 // Service workers cannot use import maps, so bundle this file once:
 //   npx esbuild sw.js --bundle --format=esm --outfile=sw.bundle.js
-// (or rolldown, Rollup, Vite...), and register `sw.bundle.js` with `{ type: 'module' }`.
+// (or rolldown, Rollup, Vite...), and register `sw.bundle.js` with `{ type: 'module' }`. Keep it
+// one file: a service worker cannot import(), so the hash code that verifies digests must be
+// inlined (esbuild does so without --splitting; rolldown: `codeSplitting: false`; Rollup and
+// Vite: `inlineDynamicImports: true`).
 // For browsers without module service workers, bundle with `--format=iife` and register it
 // without `type`. No top-level await: module service workers do not allow it.
 import { parallelGet } from 'parallel-get-stream';

@@ -6,7 +6,7 @@ import { MAX_CONCURRENCY } from '../core/constants.ts';
 import { parseSize, SizeError } from './size.ts';
 
 /** One line, printed with every argument error; `--help` prints `usage`. */
-export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [-q]";
+export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [--integrity SRI] [--checksum ALG=HEX] [--no-verify] [-q]";
 
 export const usage = `Usage: parallel-get-stream <url> [options]
 
@@ -23,6 +23,11 @@ Options:
       --retries N        attempts per chunk after a fault before giving up (default 5)
       --no-hedge         never ask for a stalled chunk's rest on a second request
       --no-overlap       never send a connection's next request before its current one ends
+      --integrity SRI    the digest the bytes must have, as in HTML's integrity attribute
+                         (sha256-<base64>, sha384-, sha512-; md5-, crc32c-, crc64nvme-)
+      --checksum ALG=HEX the same in hex, as sha256sum prints it: sha256, sha384, sha512,
+                         md5, crc32c, crc64nvme (e.g. --checksum sha256=9f86d0...)
+      --no-verify        ignore the digests the server declares (Repr-Digest, x-goog-hash, ...)
   -q, --quiet            no progress bar and no summary
   -h, --help             show this help
   -V, --version          show the version
@@ -55,12 +60,29 @@ export interface DownloadCommand {
 	hedge: boolean;
 	/** False with `--no-overlap`. */
 	overlap: boolean;
+	/** `--integrity` and `--checksum` values, as the library's `integrity` option (space-separated). */
+	integrity: string | undefined;
+	/** False with `--no-verify`. */
+	verify: boolean;
 	quiet: boolean;
 }
 
 export type Command = { command: 'help' } | { command: 'version' } | DownloadCommand;
 
-type OptionKey = 'output' | 'concurrency' | 'chunkSize' | 'header' | 'retries' | 'noHedge' | 'noOverlap' | 'quiet' | 'help' | 'version';
+type OptionKey =
+	| 'output'
+	| 'concurrency'
+	| 'chunkSize'
+	| 'header'
+	| 'retries'
+	| 'noHedge'
+	| 'noOverlap'
+	| 'integrity'
+	| 'checksum'
+	| 'noVerify'
+	| 'quiet'
+	| 'help'
+	| 'version';
 
 interface OptionSpec {
 	key: OptionKey;
@@ -78,6 +100,9 @@ const options = new Map<string, OptionSpec>([
 	['--retries', { key: 'retries', takesValue: true }],
 	['--no-hedge', { key: 'noHedge', takesValue: false }],
 	['--no-overlap', { key: 'noOverlap', takesValue: false }],
+	['--integrity', { key: 'integrity', takesValue: true }],
+	['--checksum', { key: 'checksum', takesValue: true }],
+	['--no-verify', { key: 'noVerify', takesValue: false }],
 	['-q', { key: 'quiet', takesValue: false }],
 	['--quiet', { key: 'quiet', takesValue: false }],
 	['-h', { key: 'help', takesValue: false }],
@@ -102,6 +127,19 @@ export function parseHeader(value: string): [string, string] {
 	const name = colon === -1 ? '' : value.slice(0, colon).trim();
 	if (!token.test(name)) throw new UsageError(`--header expects 'Name: value', got \`${value}\``);
 	return [name, value.slice(colon + 1).trim()];
+}
+
+const checksumAlgorithms = ['sha256', 'sha384', 'sha512', 'md5', 'crc32c', 'crc64nvme'];
+
+/** `sha256=<hex>` (also `sha-256=`, as aria2 writes it) as the library's `sha256:<hex>`. */
+export function parseChecksum(value: string): string {
+	const equals = value.indexOf('=');
+	const algorithm = value.slice(0, equals).toLowerCase().replace(/^sha-/, 'sha');
+	const hex = value.slice(equals + 1).trim();
+	if (equals === -1 || !checksumAlgorithms.includes(algorithm) || !/^(?:[0-9a-fA-F]{2})+$/.test(hex)) {
+		throw new UsageError(`--checksum expects ALG=HEX with ALG one of ${checksumAlgorithms.join(', ')}, got \`${value}\``);
+	}
+	return `${algorithm}:${hex}`;
 }
 
 function parseUrl(value: string): string {
@@ -148,6 +186,8 @@ export function parseArgs(argv: readonly string[]): Command {
 		headers: [],
 		hedge: true,
 		overlap: true,
+		integrity: undefined,
+		verify: true,
 		quiet: false,
 	};
 	let help = false;
@@ -171,6 +211,7 @@ export function parseArgs(argv: readonly string[]): Command {
 			if (spec.key === 'quiet') download.quiet = true;
 			else if (spec.key === 'noHedge') download.hedge = false;
 			else if (spec.key === 'noOverlap') download.overlap = false;
+			else if (spec.key === 'noVerify') download.verify = false;
 			else if (spec.key === 'help') help = true;
 			else version = true;
 			continue;
@@ -203,6 +244,13 @@ export function parseArgs(argv: readonly string[]): Command {
 			case 'header':
 				download.headers.push(parseHeader(value));
 				break;
+			case 'integrity':
+			case 'checksum': {
+				const digest = spec.key === 'checksum' ? parseChecksum(value) : value.trim();
+				if (digest === '') throw new UsageError(`${name} needs a digest`);
+				download.integrity = download.integrity === undefined ? digest : `${download.integrity} ${digest}`;
+				break;
+			}
 		}
 	}
 

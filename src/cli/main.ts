@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { ParallelGetStream } from '../core/parallel-get-stream.ts';
+import { isIntegrityError } from '../errors/integrity-error.ts';
 import { type DownloadCommand, parseArgs, synopsis, usage, UsageError } from './args.ts';
 import { describeError } from './describe-error.ts';
 import { Interrupt, interruptExitCode } from './interrupt.ts';
@@ -82,6 +83,8 @@ async function download(command: DownloadCommand): Promise<number> {
 				...(command.retries === undefined ? {} : { retry: command.retries }),
 				...(command.hedge ? {} : { hedge: false }),
 				...(command.overlap ? {} : { overlap: false }),
+				...(command.integrity === undefined ? {} : { integrity: command.integrity }),
+				...(command.verify ? {} : { verify: false }),
 			});
 		} catch (error) {
 			// The library validates options eagerly (a reserved header such as Range, ...).
@@ -107,6 +110,7 @@ async function download(command: DownloadCommand): Promise<number> {
 			requests: stats.requests,
 			maxInFlight: stats.maxInFlight,
 			retries: stats.retries,
+			...(info.digest ? { verified: `${info.digest.algorithm} (${info.digest.source})` } : {}),
 		});
 		return exitCode.ok;
 	} catch (error) {
@@ -124,6 +128,10 @@ async function download(command: DownloadCommand): Promise<number> {
 			return exitCode.failed;
 		}
 		say(describeError(error));
+		if (isIntegrityError(error)) {
+			say(`expected ${error.algorithm} ${error.expected} (${error.source})`);
+			say(`received ${error.algorithm} ${error.actual}${output?.name === undefined ? '' : `; removed ${output.name}.part`}`);
+		}
 		return exitCode.failed;
 	} finally {
 		reporter.stop();

@@ -83,6 +83,8 @@ export interface Summary {
 	requests: number;
 	maxInFlight: number;
 	retries: number;
+	/** What the bytes were verified against, e.g. `sha256 (repr-digest)`; undefined when nothing was. */
+	verified?: string;
 }
 
 /**
@@ -93,10 +95,10 @@ export interface Summary {
  * ```
  */
 export function renderSummary(summary: Summary): string {
-	const { loaded, elapsed, output, requests, maxInFlight, retries } = summary;
+	const { loaded, elapsed, output, requests, maxInFlight, retries, verified } = summary;
 	const seconds = elapsed / 1000;
 	const rate = seconds > 0 ? loaded / seconds : 0;
 	const retried = retries > 0 ? `, ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
 	const plural = requests === 1 ? 'request' : 'requests';
-	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)}), ${requests} ${plural}, up to ${maxInFlight} at once${retried}`;
+	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)}), ${requests} ${plural}, up to ${maxInFlight} at once${retried}${verified === undefined ? '' : `, ${verified} verified`}`;
 }

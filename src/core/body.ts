@@ -118,8 +118,14 @@ function windowBytes(download: Download): number {
 async function readWithin(download: Download, chunk: Chunk, offset: number, piece: Bytes, opened: Opened): Promise<void> {
 	const most = windowBytes(download);
 	const { signal } = opened.request.controller;
+	// A piece the verifier holds back (see `Verifier`) is still held: it counts against the window,
+	// and parts of at most half the window leave bytes in the chunk for the consumer to take
+	// whenever this read waits for room, so that taking one always frees some.
+	const { verifier } = download;
+	const held = (): number => verifier?.heldBytes ?? 0;
+	const largest = verifier ? Math.max(1, Math.floor(most / 2)) : most;
 	for (let at = 0; at < piece.byteLength; ) {
-		if (chunk.bufferedBytes >= most) {
+		if (chunk.bufferedBytes + held() >= most) {
 			opened.watchdog.stop();
 			let onAbort = noop;
 			const aborted = new Promise<void>((resolve) => {
@@ -127,14 +133,14 @@ async function readWithin(download: Download, chunk: Chunk, offset: number, piec
 				signal.addEventListener('abort', onAbort, { once: true });
 			});
 			try {
-				while (chunk.bufferedBytes >= most && !signal.aborted) await Promise.race([download.room(), aborted]);
+				while (chunk.bufferedBytes + held() >= most && !signal.aborted) await Promise.race([download.room(), aborted]);
 			} finally {
 				signal.removeEventListener('abort', onAbort);
 			}
 			if (signal.aborted) throw signal.reason;
 			opened.watchdog.resume();
 		}
-		const part = piece.subarray(at, at + most - chunk.bufferedBytes);
+		const part = piece.subarray(at, at + Math.min(largest, most - chunk.bufferedBytes - held()));
 		accept(download, chunk, offset + at, part, opened);
 		at += part.byteLength;
 	}

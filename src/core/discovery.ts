@@ -23,6 +23,11 @@ export interface DownloadInfo {
 	 * validator, or `concurrency: 1`). `empty`: a 0-byte object.
 	 */
 	mode: 'parallel' | 'single' | 'empty';
+	/**
+	 * The digest the bytes are verified against: `source` is `integrity` (the option) or the
+	 * response header that declared it (`repr-digest`, `x-goog-hash`, ...); `value` as written there.
+	 */
+	digest?: { algorithm: string; source: string; value: string };
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { Send } from '../http/request.ts';
 import type { Pin } from '../http/validators.ts';
+import type { ExpectedDigest } from '../integrity/digest.ts';
+import type { Verifier } from '../integrity/verifier.ts';
 import type { NormalizedOptions } from './options.ts';
 import type { Plan } from './plan.ts';
 import type { Requests } from './request.ts';
@@ -18,6 +20,8 @@ export interface Facts {
 	readonly totalFromCaller: boolean;
 	/** Discovery was answered cross-origin (CORS): some headers may be hidden. */
 	readonly crossOrigin: boolean;
+	/** The whole-object digest discovery's response declared: every later response must not declare another. */
+	readonly digest?: ExpectedDigest | undefined;
 }
 
 /**
@@ -33,6 +37,8 @@ export interface Download {
 	readonly slots: Slots;
 	readonly requests: Requests;
 	readonly facts: Facts;
+	/** Verifies the bytes as they are handed out (the caller's `integrity` or the server's digest); undefined when nothing is to be verified. */
+	readonly verifier: Verifier | undefined;
 	/**
 	 * The hedge delay in use: `hedge.after`, doubled after each false alarm (see
 	 * `afterFalseAlarm`), up to `MAX_HEDGE_AFTER`.

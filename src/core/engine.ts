@@ -1,4 +1,7 @@
 import { checkWholeSize, statusError } from '../http/checks.ts';
+import { serverDigest } from '../http/digests.ts';
+import { encode, type ExpectedDigest } from '../integrity/digest.ts';
+import { Verifier } from '../integrity/verifier.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
 import { readWhole } from './body.ts';
@@ -45,6 +48,7 @@ export class Engine implements Download {
 	readonly #source: PullSource = new PullSource(this, (reason) => this.#stop(reason));
 	facts: Facts = { pin: undefined, totalFromCaller: false, crossOrigin: false };
 	hedgeAfter: number;
+	verifier: Verifier | undefined;
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	#hedgeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -74,6 +78,7 @@ export class Engine implements Download {
 		this.plan = new Plan(options.chunkSize, options.concurrency);
 		this.slots = new Slots(options.concurrency);
 		this.hedgeAfter = options.hedge?.after ?? 0;
+		if (options.integrity) this.#verify(options.integrity);
 		this.info = new Promise<DownloadInfo>((resolve, reject) => {
 			this.#resolveInfo = resolve;
 			this.#rejectInfo = reject;
@@ -134,6 +139,7 @@ export class Engine implements Download {
 		this.#hedgeTimer = undefined;
 		for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
 		this.plan.clear();
+		this.verifier?.clear();
 		this.counters.bufferedBytes = 0;
 		this.wake();
 		return true;
@@ -173,10 +179,10 @@ export class Engine implements Download {
 				} else {
 					const { size } = found;
 					const plan = this.plan;
-					this.facts = { pin: found.pin, totalFromCaller: found.totalFromCaller, crossOrigin: response.type === 'cors' };
 					plan.size = size;
 					plan.totalChunks = Math.ceil(size / chunkSize);
-					this.#resolveInfo(describe(response, size, plan.totalChunks === 1 ? 'single' : 'parallel'));
+					const digest = this.#info(response, size, plan.totalChunks === 1 ? 'single' : 'parallel');
+					this.facts = { pin: found.pin, totalFromCaller: found.totalFromCaller, crossOrigin: response.type === 'cors', digest };
 					head.end = Math.min(chunkSize, size) - 1;
 					plan.chunks.set(0, head);
 					new RangeRequest(this, [head], opened).start();
@@ -199,7 +205,7 @@ export class Engine implements Download {
 		checkWholeSize(opened.response, 0, this.url, this.options.size);
 		this.plan.size = 0;
 		this.plan.totalChunks = 0;
-		this.#resolveInfo(describe(opened.response, 0, 'empty'));
+		this.#info(opened.response, 0, 'empty');
 		this.wake();
 	}
 
@@ -231,7 +237,7 @@ export class Engine implements Download {
 			return;
 		}
 		this.plan.totalChunks = 1;
-		this.#resolveInfo(describe(opened.response, length, 'single'));
+		this.#info(opened.response, length, 'single');
 		const chunk = this.plan.addChunk(0);
 		chunk.end = length === undefined ? Number.POSITIVE_INFINITY : length - 1;
 		this.slots.take('slot');
@@ -239,6 +245,28 @@ export class Engine implements Download {
 			() => this.ended('slot'),
 			(error: unknown) => this.fail(error),
 		);
+	}
+
+	/**
+	 * Resolves `info`, and verifies the server's digest of the whole object when it declares one
+	 * and the caller gave none (README "Integrity"). Returns the server's digest, if any.
+	 */
+	#info(response: Response, size: number | undefined, mode: DownloadInfo['mode']): ExpectedDigest | undefined {
+		const declared = this.options.verify ? serverDigest(response) : undefined;
+		if (!this.verifier && declared) this.#verify(declared);
+		const info = describe(response, size, mode);
+		const verified = this.verifier?.expected;
+		if (verified) info.digest = { algorithm: verified.algorithm, source: verified.source, value: encode(verified.values[0] as Uint8Array, verified.encoding) };
+		this.#resolveInfo(info);
+		return declared;
+	}
+
+	/** From now on the bytes are hashed as they are handed out; the hash code starts loading now. */
+	#verify(expected: ExpectedDigest): void {
+		const verifier = new Verifier(expected, this.url);
+		this.verifier = verifier;
+		// A failure to load is the download's, once the pull source waits for it.
+		verifier.load().catch(noop);
 	}
 
 	// ---------------------------------------------------------------- the window and the policies

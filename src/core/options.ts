@@ -9,6 +9,7 @@ import {
 	DEFAULT_STALL_TIMEOUT,
 	MAX_CONCURRENCY,
 } from './constants.ts';
+import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
 
 /** Progress of a download, as bytes handed to the consumer in order. */
 export interface Progress {
@@ -139,6 +140,21 @@ export interface ParallelGetOptions {
 	overlap?: boolean;
 	/** Called each time bytes are handed to the consumer. */
 	onProgress?: (progress: Progress) => void;
+	/**
+	 * The digest the object's bytes must have, in the Subresource Integrity grammar of `fetch()`
+	 * (`sha256-<base64>`, `sha384-...`, `sha512-...`; several separated by spaces, the strongest
+	 * checked), or an object store's `md5-<base64>`, `crc32c-<base64>`, `crc64nvme-<base64>`, or
+	 * hex after a colon (`sha256:<hex>`). The stream holds back its last bytes until the digest
+	 * matches, and errors with `IntegrityError` instead of closing when it does not.
+	 * @example 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='
+	 */
+	integrity?: string;
+	/**
+	 * Verify a digest of the whole object that the server declares (`Repr-Digest`, `x-goog-hash`,
+	 * ...; see README, "Integrity") when no `integrity` is given. `false` ignores them.
+	 * @default true
+	 */
+	verify?: boolean;
 }
 
 export interface NormalizedOptions {
@@ -156,6 +172,8 @@ export interface NormalizedOptions {
 	hedge: { after: number; max: number | undefined } | undefined;
 	overlap: boolean;
 	onProgress: ((progress: Progress) => void) | undefined;
+	integrity: ExpectedDigest | undefined;
+	verify: boolean;
 }
 
 function describe(value: unknown): string {
@@ -274,5 +292,7 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		hedge: normalizeHedge(o.hedge),
 		overlap: booleanOption('overlap', o.overlap, true),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
+		integrity: parseIntegrity(o.integrity),
+		verify: booleanOption('verify', o.verify, true),
 	};
 }

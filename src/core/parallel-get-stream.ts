@@ -1,3 +1,4 @@
+import { mayWantDigest, WANT_REPR_DIGEST } from '../http/digests.ts';
 import { createSend } from '../http/request.ts';
 import { ParallelGetError } from '../errors/parallel-get-error.ts';
 import type { Bytes } from './chunk.ts';
@@ -49,6 +50,10 @@ export class ParallelGetStream {
 		}
 		const request = normalizeInput(input);
 		const normalized = normalizeOptions(options, request.headers);
+		// Asks the server for a digest to verify (RFC 9530 §4), where that costs no preflight.
+		if (normalized.verify && !normalized.integrity && !normalized.headers.has('want-repr-digest') && mayWantDigest(request.url)) {
+			normalized.headers.set('want-repr-digest', WANT_REPR_DIGEST);
+		}
 		const signals = [request.signal, normalized.signal].filter((signal): signal is AbortSignal => signal !== undefined);
 		const send = createSend(normalized.ky, normalized.fetch, request.settings);
 		const engine = new Engine(request.url, normalized, send, signals);

@@ -2,6 +2,7 @@ import { BusyShare } from '../utils/busy-share.ts';
 import type { Bytes } from './chunk.ts';
 import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE } from './constants.ts';
 import type { Download } from './download.ts';
+import type { Verifier } from '../integrity/verifier.ts';
 
 /** Longest stretch, in ms, that pull() hands out bytes without letting the event loop turn. */
 const TURN_BUDGET_MS = 4;
@@ -60,13 +61,24 @@ export class PullSource {
 		if (performance.now() - this.#turnStartedAt > TURN_BUDGET_MS) await this.#nextTurn();
 		for (;;) {
 			if (download.settled) return;
+			const verifier = download.verifier;
+			if (verifier && !verifier.ready) {
+				await this.#load();
+				continue;
+			}
 			const head = plan.chunks.get(plan.nextEmit);
 			let delivered = 0;
+			let taken = 0;
 			let advanced = false;
 			if (head) {
+				// With a digest to verify, a piece that may end the object is held back (see `Verifier`).
+				const mayEnd = verifier !== undefined && head.tail === undefined && plan.nextEmit + 1 >= (plan.totalChunks ?? 0);
 				for (let piece = head.take(); piece; piece = head.take()) {
-					controller.enqueue(piece);
-					delivered += piece.byteLength;
+					taken += piece.byteLength;
+					const out = verifier ? verifier.pass(piece, mayEnd) : piece;
+					if (!out) continue;
+					controller.enqueue(out);
+					delivered += out.byteLength;
 					if ((controller.desiredSize ?? 0) <= 0) break;
 				}
 				if (head.drained) {
@@ -79,10 +91,12 @@ export class PullSource {
 					advanced = true;
 				}
 			}
-			if (delivered > 0) {
+			if (taken > 0) {
 				const room = this.#roomWaiter;
 				this.#roomWaiter = undefined;
 				room?.();
+			}
+			if (delivered > 0) {
 				// The first bytes are out: the other chunks start now, right after the consumer's
 				// read resolved (a microtask queued after it), not a turn of the event loop later.
 				if (counters.loaded === 0 && download.slots.free) queueMicrotask(() => download.schedule());
@@ -93,6 +107,7 @@ export class PullSource {
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
 			if (plan.finished && download.slots.idle) {
+				if (verifier && !this.#release(controller, verifier)) return;
 				this.#stop(undefined);
 				controller.close();
 				return;
@@ -124,6 +139,36 @@ export class PullSource {
 	/** The consumer spends at least `CONSUMER_WAIT_SHARE` of its time waiting for bytes: the network sets the pace. */
 	networkBound(): boolean {
 		return this.#consumerWaiting.share(performance.now()) >= CONSUMER_WAIT_SHARE;
+	}
+
+	/** Waits for the hash code to load; a failure to load fails the download. */
+	async #load(): Promise<void> {
+		try {
+			await this.#download.verifier?.load();
+		} catch (error) {
+			this.#download.fail(error);
+		}
+	}
+
+	/**
+	 * Every byte has been passed to the verifier: hands out the piece held back if the digest
+	 * matches, or fails the download with the `IntegrityError` instead (false).
+	 */
+	#release(controller: ReadableStreamDefaultController<Bytes>, verifier: Verifier): boolean {
+		let held: Bytes | undefined;
+		try {
+			held = verifier.finish();
+		} catch (error) {
+			this.#download.fail(error);
+			return false;
+		}
+		if (!held) return true;
+		controller.enqueue(held);
+		const { counters } = this.#download;
+		counters.loaded += held.byteLength;
+		counters.bufferedBytes -= held.byteLength;
+		this.#reportProgress();
+		return !this.#download.settled;
 	}
 
 	/** Resolves on a later turn of the event loop, after pending I/O. */

@@ -1,5 +1,6 @@
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
 import { checkPartial } from '../http/checks.ts';
+import { checkDigestUnchanged } from '../http/digests.ts';
 import type { Chunk } from './chunk.ts';
 import { readInto } from './body.ts';
 import type { Download } from './download.ts';
@@ -166,6 +167,7 @@ export class RangeRequest {
 		const opened = await requests.open(range, pin, run[0], last && totalFromCaller, started);
 		try {
 			checkPartial(opened.response, range, { url, pin, size, totalFromCaller });
+			checkDigestUnchanged(opened.response, facts.digest, range, url);
 			return opened;
 		} catch (error) {
 			discard(opened);

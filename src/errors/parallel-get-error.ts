@@ -6,6 +6,7 @@ export type ParallelGetErrorCode =
 	| 'ERR_STALLED'
 	| 'ERR_BODY_TOO_LONG'
 	| 'ERR_BODY_TOO_SHORT'
+	| 'ERR_INTEGRITY'
 	| 'ERR_NO_READABLE_STREAM';
 
 export interface ParallelGetErrorOptions {
@@ -47,7 +48,7 @@ export class ParallelGetError extends Error {
 	}
 }
 
-const names = new Set(['ParallelGetError', 'RevisionChangedError', 'UnexpectedResponseError', 'RetriesExhaustedError', 'StallError']);
+const names = new Set(['ParallelGetError', 'RevisionChangedError', 'UnexpectedResponseError', 'RetriesExhaustedError', 'StallError', 'IntegrityError']);
 
 /** True for any error raised by this library, even from another copy of the package. */
 export function isParallelGetError(error: unknown): error is ParallelGetError {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../support/collect.ts';
+import { base64, digestOf } from '../support/digests.ts';
 import { objectSha256, objectSlice } from '../support/object.ts';
 import { type Origin, type RequestRecord, startOrigin } from '../support/origin.ts';
 import { expectChunkRuns } from '../support/runs.ts';
@@ -185,6 +186,25 @@ for (const runtime of runtimes) {
 			expect(report.changed.sha256).toBe(sha256(objectSlice(SIZE, 14, 0, report.changed.length)));
 
 			expect(report.ponyfill).toEqual({ nativeStream: false, sha256: expected, length: SIZE });
+		});
+
+		it('verifies a sha256 (integrity) and a Repr-Digest, and fails a flipped byte before the last piece', async () => {
+			origin.put('/integrity.bin', { size: SIZE, seed: 31 });
+			origin.put('/repr.bin', { size: SIZE, seed: 32, digests: ['repr-digest'] });
+			origin.put('/corrupt.bin', { size: SIZE, seed: 31 });
+			origin.fault('/corrupt.bin', () => ({ corruptByteAt: Math.floor(SIZE / 2) }));
+			const digest = base64(digestOf('sha256', objectSlice(SIZE, 31, 0, SIZE)));
+			const ran = await run(runtime, [...runtime.run(join(root, 'test/runtimes/fixtures/integrity.ts'), dir), origin.origin, digest]);
+			expect(ran.stderr).toBe('');
+			expect(ran.code).toBe(0);
+			const report = JSON.parse(ran.stdout.trim().split('\n').at(-1) ?? '{}');
+			expect(report.verified).toEqual({ length: SIZE, digest: { algorithm: 'sha256', source: 'integrity', value: digest } });
+			expect(report.fromServer).toEqual({
+				length: SIZE,
+				digest: { algorithm: 'sha512', source: 'repr-digest', value: base64(digestOf('sha512', objectSlice(SIZE, 32, 0, SIZE))) },
+			});
+			expect(report.corrupted.error).toEqual({ code: 'ERR_INTEGRITY', algorithm: 'sha256', guard: true });
+			expect(report.corrupted.length).toBeLessThan(SIZE);
 		});
 
 		it(`examples/${runtime.name}.ts downloads a URL to a file with progress`, async () => {

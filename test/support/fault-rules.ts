@@ -54,6 +54,10 @@ export function toFault(kind: FaultKind, request: FaultRequest, size: number): F
 export interface InstalledSchedule {
 	/** Every revision's bytes the download may rightly have produced, first the original. */
 	readonly revisions: Uint8Array[];
+	/** Each revision with the byte the schedule corrupts flipped: a consumer may read a prefix of these, never all. */
+	readonly corrupted: Uint8Array[];
+	/** Where the corrupted byte is (undefined: none). */
+	readonly corruptByteAt: number | undefined;
 	/** Whether the schedule's revision change has happened. */
 	readonly changed: boolean;
 	/** Clears the rule and removes the object. */
@@ -68,9 +72,19 @@ export interface InstalledSchedule {
  */
 export function installSchedule(origin: Origin, path: string, s: Schedule): InstalledSchedule {
 	const revisions: Uint8Array[] = [];
+	const corrupted: Uint8Array[] = [];
+	const draw = s.integrity;
+	const corruptByteAt = draw?.corruptAt == null || s.size === 0 ? undefined : Math.floor(draw.corruptAt * s.size);
 	const put = (size: number, contentSeed: number): void => {
-		origin.put(path, { size, seed: contentSeed });
-		revisions.push(objectSlice(size, contentSeed, 0, size));
+		const digests = draw && draw.by !== 'option' ? [draw.by] : [];
+		origin.put(path, { size, seed: contentSeed, digests });
+		const bytes = objectSlice(size, contentSeed, 0, size);
+		revisions.push(bytes);
+		if (corruptByteAt !== undefined && corruptByteAt < size) {
+			const copy = bytes.slice();
+			copy[corruptByteAt] = (copy[corruptByteAt] as number) ^ 0xff;
+			corrupted.push(copy);
+		}
 	};
 	put(s.size, s.seed);
 	const { chunkSize } = s;
@@ -96,8 +110,10 @@ export function installSchedule(origin: Origin, path: string, s: Schedule): Inst
 		const hit = s.faults.find(({ when }) =>
 			'request' in when ? when.request === count : when.chunk % chunks === index && nth >= when.nth && nth < when.nth + when.times,
 		);
-		if (!hit) return undefined;
-		const fault = toFault(hit.fault, request, size);
+		const corrupt = corruptByteAt === undefined ? undefined : { corruptByteAt };
+		if (!hit) return corrupt;
+		const struck = toFault(hit.fault, request, size);
+		const fault: Fault | undefined = corrupt && struck ? { ...struck, ...corrupt } : (struck ?? corrupt);
 		// A discovery response (unpinned, from byte 0) whose smaller total its own body does not
 		// contradict describes a smaller object, as far as anyone can tell: its prefix is a
 		// revision too. A pinned request's total is checked against discovery's.
@@ -110,6 +126,8 @@ export function installSchedule(origin: Origin, path: string, s: Schedule): Inst
 	});
 	return {
 		revisions,
+		corrupted,
+		corruptByteAt,
 		get changed() {
 			return changed;
 		},

@@ -13,9 +13,10 @@ export const ERROR_CODES = new Set([
 	'ERR_BODY_TOO_LONG',
 	'ERR_BODY_TOO_SHORT',
 	'ERR_NO_READABLE_STREAM',
+	'ERR_INTEGRITY',
 ]);
 
-const LIBRARY_ERRORS = new Set(['ParallelGetError', 'RevisionChangedError', 'UnexpectedResponseError', 'RetriesExhaustedError', 'StallError']);
+const LIBRARY_ERRORS = new Set(['ParallelGetError', 'RevisionChangedError', 'UnexpectedResponseError', 'RetriesExhaustedError', 'StallError', 'IntegrityError']);
 
 /** The error and every `cause` under it (and the members of an AggregateError), cycles cut. */
 export function causeChain(error: unknown): unknown[] {
@@ -88,7 +89,7 @@ export type Outcome = { kind: 'done' } | { kind: 'error'; error: unknown } | { k
  * Output: the whole of one revision after 'done'; otherwise a prefix of one revision. `emitted`
  * is what the consumer read, `revisions` the bytes of every revision the origin served.
  */
-export function checkOutput(outcome: Outcome, emitted: Uint8Array, revisions: readonly Uint8Array[]): string | undefined {
+export function checkOutput(outcome: Outcome, emitted: Uint8Array, revisions: readonly Uint8Array[], prefixesOnly: readonly Uint8Array[] = []): string | undefined {
 	const prefixOf = (bytes: Uint8Array): boolean => {
 		if (emitted.byteLength > bytes.byteLength) return false;
 		for (let i = 0; i < emitted.byteLength; i++) if (emitted[i] !== bytes[i]) return false;
@@ -96,6 +97,8 @@ export function checkOutput(outcome: Outcome, emitted: Uint8Array, revisions: re
 	};
 	const matching = revisions.findIndex((bytes) => prefixOf(bytes) && (outcome.kind !== 'done' || bytes.byteLength === emitted.byteLength));
 	if (matching !== -1) return undefined;
+	// Bytes that fail verification (issue 14): a consumer may see a proper prefix of them before the error, never all.
+	if (outcome.kind !== 'done' && prefixesOnly.some((bytes) => emitted.byteLength < bytes.byteLength && prefixOf(bytes))) return undefined;
 	const sizes = revisions.map((bytes) => bytes.byteLength).join(', ');
 	let at = 0;
 	const first = revisions[0] ?? new Uint8Array(0);

@@ -21,6 +21,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
+import { type DigestHeader, digestHeader } from './digests.ts';
 import { fmix32, objectSha256, objectSlice, patternView, sha256Hex } from './object.ts';
 
 // ---------------------------------------------------------------------------
@@ -48,6 +49,8 @@ export interface OriginObjectSpec {
   acceptRanges?: boolean;
   /** Default `no-store`; null = no Cache-Control header. */
   cacheControl?: string | null;
+  /** Digest headers sent on every 200 and 206, with the right values (see digests.ts). */
+  digests?: DigestHeader[];
 }
 
 export interface OriginObject {
@@ -124,6 +127,8 @@ export interface Fault {
   extraBytes?: number;
   /** Rate-limit this response (bytes per second). Combined with shape() by taking the minimum. */
   bytesPerSecond?: number;
+  /** Flip the object's byte at this absolute offset, where this response's body carries it (headers stay right). */
+  corruptByteAt?: number;
 }
 
 export type FaultRule = (req: FaultRequest) => Fault | undefined;
@@ -249,6 +254,9 @@ interface Entry {
   readonly contentType: string;
   readonly acceptRanges: boolean;
   readonly cacheControl: string | null;
+  readonly digests: DigestHeader[];
+  /** The whole content, made once on first use (for digests). */
+  whole(): Uint8Array;
   readonly object: OriginObject;
 }
 
@@ -515,7 +523,10 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
       slice,
       sha256: () => (body !== undefined ? sha256Hex(body) : objectSha256(size, seed)),
     };
-    return { path, size, seed, body, revision, etag, lastModified, contentType, acceptRanges, cacheControl, object };
+    let content: Uint8Array | undefined;
+    const whole = (): Uint8Array => (content ??= slice(0, size));
+    const digests = spec.digests ?? [];
+    return { path, size, seed, body, revision, etag, lastModified, contentType, acceptRanges, cacheControl, digests, whole, object };
   }
 
   /** Content bytes [start, start+n) of an entry; past the size continues the seed's pattern (for extraBytes). */
@@ -789,6 +800,10 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     } else if (lengthKnown || head) {
       res.setHeader('Content-Length', String(rangeLen));
     }
+    for (const kind of entry.digests) {
+      const [name, value] = digestHeader(kind, entry.whole, () => entry.whole().subarray(start, end));
+      res.setHeader(name, value);
+    }
     applyExtra();
     res.writeHead(status);
     rec.status = status;
@@ -857,7 +872,12 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
         }
         tokens -= n;
       }
-      const chunk = chunkAt(entry, start + sent, n);
+      let chunk = chunkAt(entry, start + sent, n);
+      const corrupt = f.corruptByteAt === undefined ? -1 : f.corruptByteAt - (start + sent);
+      if (corrupt >= 0 && corrupt < n) {
+        chunk = chunk.slice();
+        chunk[corrupt] = (chunk[corrupt] as number) ^ 0xff;
+      }
       const ok = res.write(chunk);
       sent += n;
       rec.bytesSent = sent;

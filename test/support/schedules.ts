@@ -97,6 +97,18 @@ export interface DrawnOptions {
 	progress: boolean;
 }
 
+/**
+ * A digest to verify (issue 14): the caller's `integrity` of the first revision, or a digest
+ * header the origin sends with every response (of the object as it is then). `corruptAt`: the
+ * origin flips the object's byte at this fraction of its size in every response that carries it,
+ * every header still right.
+ */
+export interface IntegrityDraw {
+	by: 'option' | 'repr-digest' | 'x-goog-hash' | 'x-ms-blob-content-md5';
+	algorithm: 'sha256' | 'sha512' | 'md5' | 'crc32c' | 'crc64nvme';
+	corruptAt: number | null;
+}
+
 export interface Schedule {
 	chunkSize: number;
 	size: number;
@@ -105,6 +117,7 @@ export interface Schedule {
 	faults: ScheduledFault[];
 	revision: RevisionChange | null;
 	consumer: Consumer;
+	integrity: IntegrityDraw | null;
 }
 
 /** Chunk sizes: small powers of two, and odd ones that do not line up with the origin's 64 KiB slices. */
@@ -189,6 +202,18 @@ const revision: fc.Arbitrary<RevisionChange | null> = fc.oneof(
 	{ arbitrary: fc.record({ afterRequest: fc.integer({ min: 1, max: 12 }), sameBytes: fc.boolean(), sizeDelta: fc.constantFrom(0, 0, 1, -1, 100_000) }), weight: 1 },
 );
 
+const integrity: fc.Arbitrary<IntegrityDraw | null> = fc.oneof(
+	{ arbitrary: fc.constant(null), weight: 3 },
+	{
+		arbitrary: fc.record({
+			by: fc.constantFrom('option' as const, 'option' as const, 'repr-digest' as const, 'x-goog-hash' as const, 'x-ms-blob-content-md5' as const),
+			algorithm: fc.constantFrom('sha256' as const, 'sha512' as const, 'md5' as const, 'crc32c' as const, 'crc64nvme' as const),
+			corruptAt: fc.oneof({ arbitrary: fc.constant(null), weight: 1 }, { arbitrary: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), weight: 1 }),
+		}),
+		weight: 1,
+	},
+);
+
 /** One download: object, options, faults and consumer. */
 export const schedule: fc.Arbitrary<Schedule> = fc
 	.constantFrom(...chunkSizes)
@@ -205,6 +230,7 @@ export const schedule: fc.Arbitrary<Schedule> = fc
 			),
 			revision,
 			consumer,
+			integrity,
 		}),
 	);
 

@@ -13,7 +13,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * The options of a download, from what a schedule drew (`{ chunkSize, size, options }`), as the
  * Node test builds them: retries a millisecond apart, Retry-After capped.
  */
-export function libraryOptions({ chunkSize, size, options: o }) {
+export function libraryOptions({ chunkSize, size, options: o, integrity }) {
 	return {
 		chunkSize,
 		concurrency: o.concurrency,
@@ -22,6 +22,7 @@ export function libraryOptions({ chunkSize, size, options: o }) {
 		stallTimeout: o.stallTimeout,
 		retry: { limit: o.retryLimit, delay: () => 1, jitter: false, maxRetryAfter: o.maxRetryAfter },
 		...(o.givenSize === 'none' ? {} : { size: o.givenSize === 'right' ? size : size + 1 }),
+		...(integrity === undefined ? {} : { integrity }),
 	};
 }
 
@@ -180,7 +181,7 @@ export async function runInPage(library, url, drawn, hangMs, settleMs) {
 /** One download through the test worker (`/sw/dl/...`), read from the page's fetch() as a schedule says. */
 export async function runThroughWorker(path, drawn, hangMs) {
 	const controller = new AbortController();
-	const query = encodeURIComponent(JSON.stringify({ chunkSize: drawn.chunkSize, size: drawn.size, options: drawn.options }));
+	const query = encodeURIComponent(JSON.stringify({ chunkSize: drawn.chunkSize, size: drawn.size, options: drawn.options, integrity: drawn.integrity }));
 	let status = 0;
 	const outcome = await consume({
 		open: async () => {

@@ -6,7 +6,8 @@ import { root } from './site.ts';
 
 /**
  * What the service-worker example asks its user to do: copy the page and bundle `sw.js` into
- * `sw.bundle.js` (service workers cannot use import maps). `parallel-get-stream` resolves through
+ * `sw.bundle.js` (service workers cannot use import maps), with the dynamic import of the hash code
+ * inlined (service workers cannot `import()` either). `parallel-get-stream` resolves through
  * the package's own `exports`, so the bundle holds the built `dist/`, as a user's would.
  */
 export async function buildServiceWorkerExample(): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -15,7 +16,7 @@ export async function buildServiceWorkerExample(): Promise<{ dir: string; remove
 	await cp(source, dir, { recursive: true });
 	const bundle = await rolldown({ input: join(source, 'sw.js'), cwd: root, platform: 'browser', logLevel: 'warn' });
 	try {
-		await bundle.write({ file: join(dir, 'sw.bundle.js'), format: 'esm' });
+		await bundle.write({ file: join(dir, 'sw.bundle.js'), format: 'esm', codeSplitting: false });
 	} finally {
 		await bundle.close();
 	}
@@ -32,7 +33,7 @@ export async function buildTestWorker(name: string): Promise<{ dir: string; remo
 	await cp(join(source, `${name}.html`), join(dir, `${name}.html`));
 	const bundle = await rolldown({ input: join(source, `${name}.js`), cwd: root, platform: 'browser', logLevel: 'warn' });
 	try {
-		await bundle.write({ file: join(dir, `${name}.bundle.js`), format: 'esm' });
+		await bundle.write({ file: join(dir, `${name}.bundle.js`), format: 'esm', codeSplitting: false });
 	} finally {
 		await bundle.close();
 	}

@@ -34,7 +34,7 @@ export interface DownloadResult extends ReadResult {
 }
 
 /** Options that survive the trip into the page (no functions, no signals). */
-export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout' | 'hedge' | 'overlap'> & {
+export type PageOptions = Pick<ParallelGetOptions, 'concurrency' | 'chunkSize' | 'size' | 'allowUnpinned' | 'stallTimeout' | 'hedge' | 'overlap' | 'integrity' | 'verify'> & {
 	retry?: number | { limit?: number; backoffLimit?: number };
 };
 
@@ -54,11 +54,12 @@ declare global {
 	}
 }
 
-/** An origin serving `/dist/`, `/node_modules/ky/` and `/pages/` (the harness). */
+/** An origin serving `/dist/`, `/node_modules/ky/`, `/node_modules/hash-wasm/` and `/pages/` (the harness). */
 export async function startSite(options?: StartOriginOptions): Promise<Origin> {
 	const origin = await startOrigin(options);
 	origin.serveDir('/dist/', `${root}dist`);
 	origin.serveDir('/node_modules/ky/', `${root}node_modules/ky`);
+	origin.serveDir('/node_modules/hash-wasm/', `${root}node_modules/hash-wasm`);
 	origin.serveDir('/pages/', `${root}test/browser/pages`);
 	return origin;
 }
