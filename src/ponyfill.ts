@@ -21,6 +21,7 @@ export {
 	RetriesExhaustedError,
 	isRetriesExhaustedError,
 	StallError,
+	type Checkpoint,
 	type DownloadInfo,
 	type DownloadStats,
 	type Progress,

@@ -23,6 +23,11 @@ export interface DownloadInfo {
 	 * validator, or `concurrency: 1`). `empty`: a 0-byte object.
 	 */
 	mode: 'parallel' | 'single' | 'empty';
+	/**
+	 * A resumed download (`resume`): the offset its stream starts at. `size` is still the whole
+	 * object's; the stream yields `size - resumedFrom` bytes. Always `mode: 'parallel'`.
+	 */
+	resumedFrom?: number;
 }
 
 /**

@@ -51,4 +51,6 @@ export interface Download {
 	room(): Promise<void>;
 	/** A run or a request left behind has ended: its place is free again. */
 	ended(place: Place): void;
+	/** A range request's answer passed its checks (`checkPartial`), before any byte of it is kept. */
+	checked(response: Response): void;
 }

@@ -1,7 +1,9 @@
 import { checkWholeSize, statusError } from '../http/checks.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
+import { pinFromHeaders } from '../http/validators.ts';
 import { readWhole } from './body.ts';
+import { type Checkpoint, checkpointOf, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
 import { type Bytes, Chunk } from './chunk.ts';
 import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './discovery.ts';
 import type { Download, Facts } from './download.ts';
@@ -48,6 +50,8 @@ export class Engine implements Download {
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	#hedgeTimer: ReturnType<typeof setTimeout> | undefined;
+	/** The revision and size a checkpoint pins; undefined while unknown, or when it cannot be resumed. */
+	#pinned: { pin: StrongPin; size: number } | undefined;
 	/** When the download started (`start()`), for its pace so far. */
 	#startedAt = performance.now();
 
@@ -74,6 +78,12 @@ export class Engine implements Download {
 		this.plan = new Plan(options.chunkSize, options.concurrency);
 		this.slots = new Slots(options.concurrency);
 		this.hedgeAfter = options.hedge?.after ?? 0;
+		const resume = options.resume;
+		if (resume) {
+			// Bytes before the checkpoint were handed out by an earlier download: `loaded` goes on from there.
+			this.counters.loaded = resume.offset;
+			this.#pinned = { pin: resume.pin, size: resume.size };
+		}
 		this.info = new Promise<DownloadInfo>((resolve, reject) => {
 			this.#resolveInfo = resolve;
 			this.#rejectInfo = reject;
@@ -86,6 +96,12 @@ export class Engine implements Download {
 		return { ...this.counters };
 	}
 
+	/** See `checkpoint.ts`: undefined until the revision is known, and for a download that cannot be resumed. */
+	checkpoint(): Checkpoint | undefined {
+		const pinned = this.#pinned;
+		return pinned && checkpointOf(this.url, this.counters.loaded, pinned.size, pinned.pin);
+	}
+
 	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */
 	start(controller: ReadableStreamDefaultController<Bytes>): void {
 		this.#controller = controller;
@@ -96,6 +112,10 @@ export class Engine implements Download {
 				return;
 			}
 			signal.addEventListener('abort', this.#onAbort, { once: true });
+		}
+		if (this.options.resume) {
+			this.#resume(this.options.resume);
+			return;
 		}
 		const discovery = this.options.concurrency === 1 ? this.#single() : this.#discover();
 		discovery.catch((error: unknown) => this.fail(error));
@@ -174,6 +194,7 @@ export class Engine implements Download {
 					const { size } = found;
 					const plan = this.plan;
 					this.facts = { pin: found.pin, totalFromCaller: found.totalFromCaller, crossOrigin: response.type === 'cors' };
+					this.#pinned = resumable(found.pin, size);
 					plan.size = size;
 					plan.totalChunks = Math.ceil(size / chunkSize);
 					this.#resolveInfo(describe(response, size, plan.totalChunks === 1 ? 'single' : 'parallel'));
@@ -191,6 +212,37 @@ export class Engine implements Download {
 				throw error;
 			}
 		});
+	}
+
+	// ---------------------------------------------------------------- resume
+
+	/**
+	 * A resumed download (`resume`): no discovery, since the size and the pin are known. The chunks
+	 * are laid out from the checkpoint's offset and every slot's first request goes out at once,
+	 * pinned, each answer checked against the pin and total before a byte of it is kept
+	 * (`RangeRequest`). `info` resolves with the first answer that passes (see `checked`).
+	 */
+	#resume(resume: ResumePoint): void {
+		const { plan } = this;
+		this.facts = { pin: resume.pin, totalFromCaller: false, crossOrigin: false };
+		plan.base = resume.offset;
+		plan.size = resume.size;
+		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
+		plan.nextStart = 0;
+		if (plan.totalChunks === 0) {
+			// Nothing left: an empty stream, and no request.
+			const { pin } = resume;
+			this.#resolveInfo({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) });
+			this.wake();
+			return;
+		}
+		this.schedule();
+	}
+
+	/** A range request's answer passed its checks: the first one describes a resumed download. */
+	checked(response: Response): void {
+		const resume = this.options.resume;
+		if (resume) this.#resolveInfo({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset });
 	}
 
 	/** A 0-byte object. */
@@ -231,6 +283,10 @@ export class Engine implements Download {
 			return;
 		}
 		this.plan.totalChunks = 1;
+		// A 200 carries a range-able object only where the server says it accepts ranges (RFC 9110 §14.3).
+		const { response } = opened;
+		const ranges = response.status === 206 || response.headers.get('accept-ranges')?.trim().toLowerCase() === 'bytes';
+		if (ranges && length !== undefined) this.#pinned = resumable(pinFromHeaders(response.headers), length);
 		this.#resolveInfo(describe(opened.response, length, 'single'));
 		const chunk = this.plan.addChunk(0);
 		chunk.end = length === undefined ? Number.POSITIVE_INFINITY : length - 1;

@@ -1,4 +1,5 @@
 import type { KyInstance } from 'ky';
+import { type Checkpoint, normalizeResume, type ResumePoint } from './checkpoint.ts';
 import {
 	DEFAULT_BACKOFF_LIMIT,
 	DEFAULT_CHUNK_SIZE,
@@ -139,6 +140,13 @@ export interface ParallelGetOptions {
 	overlap?: boolean;
 	/** Called each time bytes are handed to the consumer. */
 	onProgress?: (progress: Progress) => void;
+	/**
+	 * Continue a download from a checkpoint (`download.checkpoint()`, possibly from storage): the
+	 * stream yields the bytes from `resume.offset` to the end, every request pinned to the
+	 * checkpoint's validator from the first one on. A changed object fails with
+	 * `RevisionChangedError` before a byte is handed out. A malformed checkpoint throws here.
+	 */
+	resume?: Checkpoint;
 }
 
 export interface NormalizedOptions {
@@ -156,6 +164,7 @@ export interface NormalizedOptions {
 	hedge: { after: number; max: number | undefined } | undefined;
 	overlap: boolean;
 	onProgress: ((progress: Progress) => void) | undefined;
+	resume: ResumePoint | undefined;
 }
 
 function describe(value: unknown): string {
@@ -259,6 +268,7 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 	if (ky !== undefined && typeof ky !== 'function') {
 		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describe(ky)}`);
 	}
+	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
 	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
 	return {
 		concurrency: integerOption('concurrency', o.concurrency, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
@@ -269,10 +279,11 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		fetch: functionOption<typeof globalThis.fetch>('fetch', o.fetch),
 		retry: normalizeRetry(o.retry),
 		stallTimeout,
-		size: o.size === undefined ? undefined : integerOption('size', o.size, 0, 0),
+		size,
 		allowUnpinned: booleanOption('allowUnpinned', o.allowUnpinned, false),
 		hedge: normalizeHedge(o.hedge),
 		overlap: booleanOption('overlap', o.overlap, true),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
+		resume: normalizeResume(o.resume, size),
 	};
 }

@@ -166,6 +166,7 @@ export class RangeRequest {
 		const opened = await requests.open(range, pin, run[0], last && totalFromCaller, started);
 		try {
 			checkPartial(opened.response, range, { url, pin, size, totalFromCaller });
+			this.#download.checked(opened.response);
 			return opened;
 		} catch (error) {
 			discard(opened);
