@@ -50,6 +50,10 @@ export class Engine implements Download {
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	#hedgeTimer: ReturnType<typeof setTimeout> | undefined;
+	readonly discovered: Promise<boolean>;
+	/** The first round went out with discovery and waits for its verdict (see `#firstRound`). */
+	#early = false;
+	#resolveDiscovered!: (pinned: boolean) => void;
 	/** The revision and size a checkpoint pins; undefined while unknown, or when it cannot be resumed. */
 	#pinned: { pin: StrongPin; size: number } | undefined;
 	/** When the download started (`start()`), for its pace so far. */
@@ -90,6 +94,9 @@ export class Engine implements Download {
 		});
 		// Nobody has to await `info`: its rejection mirrors the stream's error, which the reader sees.
 		this.info.catch(noop);
+		this.discovered = new Promise<boolean>((resolve) => {
+			this.#resolveDiscovered = resolve;
+		});
 	}
 
 	get stats(): DownloadStats {
@@ -148,6 +155,7 @@ export class Engine implements Download {
 		this.settled = true;
 		// No-op once `info` has resolved.
 		this.#rejectInfo(reason);
+		this.#resolveDiscovered(false);
 		this.#abort.abort(reason);
 		this.requests.abortAll(reason);
 		clearTimeout(this.#hedgeTimer);
@@ -180,11 +188,17 @@ export class Engine implements Download {
 		const { chunkSize } = this.options;
 		const range = { start: 0, end: chunkSize - 1 };
 		const head = new Chunk(0, 0, range.end, performance.now());
+		let sent = false;
 		await retrying(this, range, () => 0, async () => {
-			const opened = await this.requests.open(range, undefined, head);
+			const request = this.requests.open(range, undefined, head);
+			// Discovery's request is on its way first; the first round follows it at once.
+			if (!sent) this.#early = this.#firstRound();
+			sent = true;
+			const opened = await request;
 			const { response } = opened;
 			try {
 				const found = classifyDiscovery(response, range, this.url, this.options);
+				if (found.mode !== 'ranges') this.#dropFirstRound();
 				if (found.mode === 'empty') this.#empty(opened);
 				else if (found.mode === 'whole') this.#streamWhole(opened);
 				else if (found.mode === 'plain') {
@@ -200,6 +214,10 @@ export class Engine implements Download {
 					this.#resolveInfo(describe(response, size, plan.totalChunks === 1 ? 'single' : 'parallel'));
 					head.end = Math.min(chunkSize, size) - 1;
 					plan.chunks.set(0, head);
+					// The slot held for discovery since the first round went out is its run's now.
+					if (this.#early) this.slots.leave('slot');
+					this.#early = false;
+					this.#resolveDiscovered(true);
 					new RangeRequest(this, [head], opened).start();
 					// The other chunks start once the first bytes are handed out (see PullSource), or on
 					// the next turn at the latest: setting up their requests first would hold back the
@@ -229,6 +247,7 @@ export class Engine implements Download {
 		plan.size = resume.size;
 		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
 		plan.nextStart = 0;
+		this.#resolveDiscovered(true);
 		if (plan.totalChunks === 0) {
 			// Nothing left: an empty stream, and no request.
 			const { pin } = resume;
@@ -243,6 +262,39 @@ export class Engine implements Download {
 	checked(response: Response): void {
 		const resume = this.options.resume;
 		if (resume) this.#resolveInfo({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset });
+	}
+
+	/**
+	 * Decision 2 of issue 13: with the size known up front (`size`), the chunks can be laid out
+	 * before discovery answers, so every other slot's first range goes out along with it, saving
+	 * one time to first byte. Those requests cannot be pinned yet: each answer waits for
+	 * discovery's verdict and is checked against its validator and total before a byte of it is
+	 * kept (`RangeRequest`). Without a known size discovery still goes first: for small objects
+	 * `concurrency` requests where one would do cost more than they gain. True when it went out.
+	 */
+	#firstRound(): boolean {
+		const { size, chunkSize } = this.options;
+		if (size === undefined || size <= chunkSize) return false;
+		const { plan, slots } = this;
+		plan.size = size;
+		plan.totalChunks = Math.ceil(size / chunkSize);
+		// Discovery's own slot, held until its run takes it, so that requests stay within `concurrency`.
+		slots.take('slot');
+		const limit = plan.limit(false);
+		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
+		return true;
+	}
+
+	/** Discovery chose another way to read the object: the first round's chunks go (their requests see `discovered` false). */
+	#dropFirstRound(): void {
+		if (!this.#early) return;
+		this.#early = false;
+		const { plan } = this;
+		for (let index = 1; index < plan.nextStart; index++) plan.chunks.delete(index);
+		plan.nextStart = 1;
+		plan.totalChunks = undefined;
+		this.slots.leave('slot');
+		this.#resolveDiscovered(false);
 	}
 
 	/** A 0-byte object. */
