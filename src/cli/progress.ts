@@ -83,6 +83,8 @@ export interface Summary {
 	requests: number;
 	maxInFlight: number;
 	retries: number;
+	/** A resumed download (`--continue`): where this run started; `loaded` counts this run's bytes. */
+	resumedFrom?: number;
 }
 
 /**
@@ -93,10 +95,11 @@ export interface Summary {
  * ```
  */
 export function renderSummary(summary: Summary): string {
-	const { loaded, elapsed, output, requests, maxInFlight, retries } = summary;
+	const { loaded, elapsed, output, requests, maxInFlight, retries, resumedFrom } = summary;
 	const seconds = elapsed / 1000;
 	const rate = seconds > 0 ? loaded / seconds : 0;
 	const retried = retries > 0 ? `, ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
 	const plural = requests === 1 ? 'request' : 'requests';
-	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)}), ${requests} ${plural}, up to ${maxInFlight} at once${retried}`;
+	const resumed = resumedFrom === undefined ? '' : `, resumed at ${formatBytes(resumedFrom)}`;
+	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)})${resumed}, ${requests} ${plural}, up to ${maxInFlight} at once${retried}`;
 }
