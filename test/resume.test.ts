@@ -255,6 +255,17 @@ describe.each([
 	});
 });
 
+describe('parallelGet() resumed', () => {
+	it('answers with the rest of the object, its Content-Length what the body holds', async () => {
+		const size = 300 * KiB + 9;
+		const object = origin.put('/cp-response.bin', { size, seed: 24 });
+		const response = await native.parallelGet(origin.url('/cp-response.bin'), { chunkSize: 64 * KiB, resume: { url: origin.url('/cp-response.bin'), offset: 100_000, size, etag: object.etag! } });
+		expect(response.headers.get('content-length')).toBe(String(size - 100_000));
+		const body = new Uint8Array(await response.arrayBuffer());
+		expect(sha256(body)).toBe(sha256(objectSlice(size, 24, 100_000, size)));
+	});
+});
+
 describe('checkpoint()', () => {
 	it('is given for an object within one chunk, and not for one without a strong validator', async () => {
 		const small = origin.put('/cp-small.bin', { size: 1000, seed: 21 });

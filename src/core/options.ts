@@ -13,7 +13,7 @@ import {
 
 /** Progress of a download, as bytes handed to the consumer in order. */
 export interface Progress {
-	/** Bytes delivered to the stream so far, in order. */
+	/** Bytes of the object delivered to the stream so far, in order; a resumed download counts on from the checkpoint's offset. */
 	loaded: number;
 	/** Size of the object, when known. */
 	total: number | undefined;
