@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildArchive } from '../examples/demo/archive.ts';
 import { formatBytes } from '../src/cli/format.ts';
-import { objectSha256 } from './support/object.ts';
+import { objectSha256, objectSlice } from './support/object.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
 import { expectChunkRuns } from './support/runs.ts';
 
@@ -254,6 +254,26 @@ describeTerminal('parallel-get-stream CLI: on a terminal', () => {
 		expect(frames.length).toBeLessThan(60);
 		expect(frames.slice(0, -1).some((frame) => /^\s*\d+% \[=*>? *\] +[\d.]+ [KM]?i?B \/ 4\.0 MiB +[\d.]+ [KM]?i?B\/s +[\d.?-]+s? left  [1-4] conn$/.test(frame))).toBe(true);
 		expect(frames.at(-1)).toMatch(/^tty\.bin: 4\.0 MiB in .*, 8 requests, up to 4 at once\r?\n$/);
+	});
+
+	it('--continue: says where it resumes, the bar starts from there, the summary names it', async () => {
+		const size = 4 * MiB;
+		origin.put('/tty-continue.bin', { size, seed: 45 });
+		const etag = origin.get('/tty-continue.bin')!.etag;
+		// Half the object already here, as an earlier run would have left it.
+		writeFileSync(join(dir, 'tty-continue.bin.part'), objectSlice(size, 45, 0, 2 * MiB));
+		writeFileSync(join(dir, 'tty-continue.bin.part.json'), JSON.stringify({ version: 1, checkpoint: { url: origin.url('/tty-continue.bin'), offset: 2 * MiB, size, etag } }));
+		origin.fault('/tty-continue.bin', () => ({ bytesPerSecond: 2 * MiB }));
+		const { code, screen } = await onTerminal([origin.url('/tty-continue.bin'), '-o', 'tty-continue.bin', '-c', '4', '--chunk-size', '256k', '--no-hedge', '--no-overlap', '-C']);
+		origin.fault('/tty-continue.bin', undefined);
+		expect(code).toBe(0);
+		expect(fileSha256('tty-continue.bin')).toBe(await objectSha256(size, 45));
+		expect(screen).toMatch(/^parallel-get-stream: resuming tty-continue\.bin\.part at 2\.0 MiB of 4\.0 MiB \(50%\)\r?\n/);
+		const frames = screen.split('\r\u001B[K').filter((frame) => frame !== '');
+		const percents = frames.flatMap((frame) => /^\s*(\d+)% \[/.exec(frame)?.[1] ?? []).map(Number);
+		expect(percents.length).toBeGreaterThan(0);
+		expect(Math.min(...percents)).toBeGreaterThanOrEqual(50);
+		expect(frames.at(-1)).toMatch(/^tty-continue\.bin: 2\.0 MiB in .*, resumed at 2\.0 MiB, 8 requests, up to 4 at once\r?\n$/);
 	});
 
 	it('refuses to write binary data to the terminal without -o: exit 2, no request', async () => {
