@@ -273,7 +273,7 @@ describeTerminal('parallel-get-stream CLI: on a terminal', () => {
 		const percents = frames.flatMap((frame) => /^\s*(\d+)% \[/.exec(frame)?.[1] ?? []).map(Number);
 		expect(percents.length).toBeGreaterThan(0);
 		expect(Math.min(...percents)).toBeGreaterThanOrEqual(50);
-		expect(frames.at(-1)).toMatch(/^tty-continue\.bin: 2\.0 MiB in .*, resumed at 2\.0 MiB, 8 requests, up to 4 at once\r?\n$/);
+		expect(frames.at(-1)).toMatch(/^tty-continue\.bin: 2\.0 MiB in .*, resumed at 2\.0 MiB, \d+ requests, up to [1-4] at once\r?\n$/);
 	});
 
 	it('refuses to write binary data to the terminal without -o: exit 2, no request', async () => {
