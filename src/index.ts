@@ -2,6 +2,7 @@ export { ParallelGetStream, type ReadableStreamConstructor } from './core/parall
 export { parallelGet } from './core/parallel-get.ts';
 export type { ParallelGetOptions, Progress, RetryOptions } from './core/options.ts';
 export type { DownloadInfo } from './core/discovery.ts';
+export type { Checkpoint } from './core/checkpoint.ts';
 export type { DownloadStats } from './core/stats.ts';
 export {
 	ParallelGetError,

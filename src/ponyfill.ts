@@ -23,6 +23,7 @@ export {
 	StallError,
 	IntegrityError,
 	isIntegrityError,
+	type Checkpoint,
 	type DownloadInfo,
 	type DownloadStats,
 	type Progress,

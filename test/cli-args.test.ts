@@ -65,7 +65,16 @@ describe('parseArgs - download command', () => {
 			integrity: undefined,
 			verify: true,
 			quiet: false,
+			continue: false,
 		});
+	});
+
+	it('-C, --continue with -o FILE; refused without a file to continue', () => {
+		expect(download([url, '-o', 'f', '-C'])).toMatchObject({ continue: true, output: 'f' });
+		expect(download(['--continue', url, '-o', 'f'])).toMatchObject({ continue: true });
+		expect(() => parseArgs([url, '--continue'])).toThrow(/--continue needs -o FILE/);
+		expect(() => parseArgs([url, '-C', '-o', '-'])).toThrow(/--continue needs -o FILE/);
+		expect(() => parseArgs([url, '--continue=yes', '-o', 'f'])).toThrow(/--continue takes no value/);
 	});
 
 	it('turns hedging off with --no-hedge', () => {
@@ -79,9 +88,9 @@ describe('parseArgs - download command', () => {
 	});
 
 	it('reads every option, in short, long and attached forms', () => {
-		const long = download(['--output', 'f.tgz', '--concurrency', '16', '--chunk-size', '4M', '--header', 'A: 1', '--retries', '2', '--no-hedge', '--no-overlap', '--quiet', url]);
-		const equals = download([url, '--output=f.tgz', '--concurrency=16', '--chunk-size=4MiB', '--header=A: 1', '--retries=2', '--no-hedge', '--no-overlap', '--quiet']);
-		const short = download(['-of.tgz', '-c16', url, '--chunk-size', '4194304', '-HA: 1', '--retries', '2', '--no-hedge', '--no-overlap', '-q']);
+		const long = download(['--output', 'f.tgz', '--concurrency', '16', '--chunk-size', '4M', '--header', 'A: 1', '--retries', '2', '--no-hedge', '--no-overlap', '--quiet', '--continue', url]);
+		const equals = download([url, '--output=f.tgz', '--concurrency=16', '--chunk-size=4MiB', '--header=A: 1', '--retries=2', '--no-hedge', '--no-overlap', '--quiet', '--continue']);
+		const short = download(['-of.tgz', '-c16', url, '--chunk-size', '4194304', '-HA: 1', '--retries', '2', '--no-hedge', '--no-overlap', '-q', '-C']);
 		for (const command of [long, equals, short]) {
 			expect(command).toEqual({
 				command: 'download',
@@ -96,6 +105,7 @@ describe('parseArgs - download command', () => {
 				integrity: undefined,
 				verify: true,
 				quiet: true,
+				continue: true,
 			});
 		}
 	});

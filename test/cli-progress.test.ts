@@ -94,6 +94,12 @@ describe('renderSummary', () => {
 			'stdout: 10 B in 0.0s (0 B/s), 1 request, up to 1 at once, 1 retry',
 		);
 	});
+
+	it('says where a continued download resumed; the size and speed are this run\'s', () => {
+		expect(renderSummary({ loaded: 2 ** 29, elapsed: 4000, output: 'a.iso', requests: 65, maxInFlight: 8, retries: 0, resumedFrom: 2 ** 29 })).toBe(
+			'a.iso: 512.0 MiB in 4.0s (128.0 MiB/s), resumed at 512.0 MiB, 65 requests, up to 8 at once',
+		);
+	});
 });
 
 describe('Reporter - redraw rate and modes', () => {

@@ -5,13 +5,14 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildArchive } from '../examples/demo/archive.ts';
-import { objectSha256 } from './support/object.ts';
+import { formatBytes } from '../src/cli/format.ts';
+import { objectSha256, objectSlice } from './support/object.ts';
 import { type Origin, startOrigin } from './support/origin.ts';
 import { expectChunkRuns } from './support/runs.ts';
 
@@ -49,10 +50,10 @@ beforeEach(() => {
 	origin.resetStats();
 });
 
-function start(args: string[], runtime: Runtime = 'node'): { child: ChildProcess; exit: Promise<Exit> } {
+function start(args: string[], runtime: Runtime = 'node', cwd = dir): { child: ChildProcess; exit: Promise<Exit> } {
 	const [command, ...prefix] = runtimes[runtime];
 	const started = performance.now();
-	const child = spawn(command, [...prefix, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+	const child = spawn(command, [...prefix, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
 	const stdout: Buffer[] = [];
 	let stderr = '';
 	child.stdout?.on('data', (piece: Buffer) => stdout.push(piece));
@@ -64,8 +65,37 @@ function start(args: string[], runtime: Runtime = 'node'): { child: ChildProcess
 	return { child, exit };
 }
 
-function run(args: string[], runtime: Runtime = 'node'): Promise<Exit> {
-	return start(args, runtime).exit;
+function run(args: string[], runtime: Runtime = 'node', cwd = dir): Promise<Exit> {
+	return start(args, runtime, cwd).exit;
+}
+
+/** The checkpoint in `FILE.part.json`. */
+function sidecar(name: string): { url: string; offset: number; size: number; etag?: string } {
+	return (JSON.parse(readFileSync(join(dir, `${name}.part.json`), 'utf8')) as { checkpoint: { url: string; offset: number; size: number; etag?: string } }).checkpoint;
+}
+
+/** Waits until `FILE.part.json` claims at least `bytes` (20 s at most). */
+async function waitForSidecar(name: string, bytes: number): Promise<void> {
+	const deadline = performance.now() + 20_000;
+	for (;;) {
+		try {
+			if (sidecar(name).offset >= bytes) return;
+		} catch {
+			// Not written yet (or being replaced: it is renamed over, never written in place).
+		}
+		if (performance.now() > deadline) throw new Error(`${name}.part.json did not claim ${bytes} bytes in 20 s`);
+		await new Promise((wait) => setTimeout(wait, 20));
+	}
+}
+
+/** The resumed run's requests: every one pinned, none before the checkpoint, the first range at it, the last at the end. */
+function expectResumedAt(path: string, offset: number, size: number): void {
+	const requests = origin.requestsTo(path);
+	expect(requests.length).toBeGreaterThan(0);
+	expect(requests.every((request) => request.headers['if-match'] === origin.get(path)!.etag)).toBe(true);
+	const spans = requests.map((request) => /^bytes=(\d+)-(\d+)$/.exec(request.range ?? '')!).map((match) => ({ start: Number(match[1]), end: Number(match[2]) }));
+	expect(Math.min(...spans.map((span) => span.start))).toBe(offset);
+	expect(Math.max(...spans.map((span) => span.end))).toBe(size - 1);
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -78,7 +108,9 @@ function fileSha256(name: string): string {
 
 /** What the CLI left in the working directory under `name` (FILE and FILE.part). */
 function leftovers(name: string): string[] {
-	return readdirSync(dir).filter((entry) => entry === name || entry === `${name}.part`);
+	return readdirSync(dir)
+		.filter((entry) => entry === name || entry === `${name}.part` || entry === `${name}.part.json`)
+		.sort();
 }
 
 function lines(text: string): string[] {
@@ -224,6 +256,26 @@ describeTerminal('parallel-get-stream CLI: on a terminal', () => {
 		expect(frames.at(-1)).toMatch(/^tty\.bin: 4\.0 MiB in .*, 8 requests, up to 4 at once\r?\n$/);
 	});
 
+	it('--continue: says where it resumes, the bar starts from there, the summary names it', async () => {
+		const size = 4 * MiB;
+		origin.put('/tty-continue.bin', { size, seed: 45 });
+		const etag = origin.get('/tty-continue.bin')!.etag;
+		// Half the object already here, as an earlier run would have left it.
+		writeFileSync(join(dir, 'tty-continue.bin.part'), objectSlice(size, 45, 0, 2 * MiB));
+		writeFileSync(join(dir, 'tty-continue.bin.part.json'), JSON.stringify({ version: 1, checkpoint: { url: origin.url('/tty-continue.bin'), offset: 2 * MiB, size, etag } }));
+		origin.fault('/tty-continue.bin', () => ({ bytesPerSecond: 2 * MiB }));
+		const { code, screen } = await onTerminal([origin.url('/tty-continue.bin'), '-o', 'tty-continue.bin', '-c', '4', '--chunk-size', '256k', '--no-hedge', '--no-overlap', '-C']);
+		origin.fault('/tty-continue.bin', undefined);
+		expect(code).toBe(0);
+		expect(fileSha256('tty-continue.bin')).toBe(await objectSha256(size, 45));
+		expect(screen).toMatch(/^parallel-get-stream: resuming tty-continue\.bin\.part at 2\.0 MiB of 4\.0 MiB \(50%\)\r?\n/);
+		const frames = screen.split('\r\u001B[K').filter((frame) => frame !== '');
+		const percents = frames.flatMap((frame) => /^\s*(\d+)% \[/.exec(frame)?.[1] ?? []).map(Number);
+		expect(percents.length).toBeGreaterThan(0);
+		expect(Math.min(...percents)).toBeGreaterThanOrEqual(50);
+		expect(frames.at(-1)).toMatch(/^tty-continue\.bin: 2\.0 MiB in .*, resumed at 2\.0 MiB, \d+ requests, up to [1-4] at once\r?\n$/);
+	});
+
 	it('refuses to write binary data to the terminal without -o: exit 2, no request', async () => {
 		const { code, screen } = await onTerminal([origin.url('/tty.bin')]);
 		expect(code).toBe(2);
@@ -273,15 +325,19 @@ describe('parallel-get-stream CLI: failures', () => {
 		expect(origin.requestsTo(path).some((request) => request.status === 412)).toBe(true);
 	});
 
-	it('5xx on every retry: ERR_RETRIES_EXHAUSTED with the status, exit 1, no file', async () => {
+	it('5xx on every retry: ERR_RETRIES_EXHAUSTED with the status, exit 1, FILE.part and its sidecar kept for --continue', async () => {
 		const path = '/down.bin';
 		origin.put(path, { size: 2 * MiB, seed: 27 });
 		origin.fault(path, (request) => (request.count >= 2 ? { status: 503 } : undefined));
 		const result = await run([origin.url(path), '-o', 'down.bin', '--chunk-size', '512k', '-c', '2', '--retries', '1']);
 		origin.fault(path, undefined);
 		expect(result.code).toBe(1);
-		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^parallel-get-stream: ERR_RETRIES_EXHAUSTED: Gave up after 2 attempts .*\[HTTP 503\]/)]);
-		expect(leftovers('down.bin')).toEqual([]);
+		expect(lines(result.stderr)).toEqual([
+			expect.stringMatching(/^parallel-get-stream: ERR_RETRIES_EXHAUSTED: Gave up after 2 attempts .*\[HTTP 503\].* \(kept down\.bin\.part \(.*\) and down\.bin\.part\.json: --continue goes on from there\)$/),
+		]);
+		expect(leftovers('down.bin')).toEqual(['down.bin.part', 'down.bin.part.json']);
+		rmSync(join(dir, 'down.bin.part'));
+		rmSync(join(dir, 'down.bin.part.json'));
 	});
 
 	it('connection refused: the system error code in the line, exit 1', async () => {
@@ -318,9 +374,10 @@ describe('parallel-get-stream CLI: interrupts', () => {
 	it.each([
 		['SIGINT', 130],
 		['SIGTERM', 143],
-	] as const)('%s during a slow download: exits %d promptly, aborts every request, leaves no file', async (signal, status) => {
+	] as const)('%s during a slow download: exits %d promptly, aborts every request, keeps FILE.part and its sidecar; --continue finishes it by hash', async (signal, status) => {
 		const path = `/slow-${signal}.bin`;
-		origin.put(path, { size: 16 * MiB, seed: 29 });
+		const size = 16 * MiB;
+		origin.put(path, { size, seed: 29 });
 		// About 16 s at full speed: the signal always lands mid-download.
 		origin.fault(path, () => ({ bytesPerSecond: 256 * KiB }));
 		const name = `slow-${signal}.bin`;
@@ -339,12 +396,101 @@ describe('parallel-get-stream CLI: interrupts', () => {
 		origin.fault(path, undefined);
 		expect(performance.now() - sent).toBeLessThan(2000);
 		expect(result.code).toBe(status);
-		expect(lines(result.stderr)).toEqual([`parallel-get-stream: interrupted by ${signal}, removed ${name}.part`]);
-		expect(leftovers(name)).toEqual([]);
+		const kept = sidecar(name);
+		expect(lines(result.stderr)).toEqual([
+			`parallel-get-stream: interrupted by ${signal}, kept ${name}.part (${formatBytes(kept.offset)}) and ${name}.part.json: --continue goes on from there`,
+		]);
+		expect(leftovers(name)).toEqual([`${name}.part`, `${name}.part.json`]);
+		// Flushed on the way out: the sidecar claims every byte written.
+		expect(statSync(part).size).toBe(kept.offset);
+		expect(kept).toMatchObject({ url: origin.url(path), size, etag: origin.get(path)!.etag });
 		await origin.whenIdle();
 		const requests = origin.requestsTo(path);
 		expect(requests.filter((request) => request.aborted).length).toBeGreaterThanOrEqual(inFlight);
 		expect(requests.every((request) => request.aborted || request.bytesSent === MiB)).toBe(true);
+
+		origin.resetStats();
+		const resumed = await run([origin.url(path), '-o', name, '-c', '4', '--chunk-size', '1M', '--continue']);
+		expect(resumed.code).toBe(0);
+		expect(lines(resumed.stderr)).toEqual([
+			`parallel-get-stream: resuming ${name}.part at ${formatBytes(kept.offset)} of 16.0 MiB (${Math.floor((kept.offset / size) * 100)}%)`,
+			expect.stringMatching(new RegExp(`^${name}: .* in .*, resumed at ${formatBytes(kept.offset).replace('.', '\\.')}, \\d+ requests`)),
+		]);
+		expect(fileSha256(name)).toBe(await objectSha256(size, 29));
+		expect(leftovers(name)).toEqual([name]);
+		expectResumedAt(path, kept.offset, size);
+	});
+
+	it('SIGKILL mid-download: the sidecar is never ahead of the data on disk, and --continue gives the right file by hash', async () => {
+		const path = '/killed.bin';
+		const size = 12 * MiB;
+		origin.put(path, { size, seed: 41 });
+		origin.fault(path, () => ({ bytesPerSecond: 512 * KiB }));
+		const name = 'killed.bin';
+		const { child, exit } = start([origin.url(path), '-o', name, '-c', '4', '--chunk-size', '512k']);
+		// Killed once the sidecar has claimed some bytes: no handler runs, nothing is flushed on the way out.
+		await waitForSidecar(name, 1);
+		child.kill('SIGKILL');
+		const result = await exit;
+		origin.fault(path, undefined);
+		expect(result.code).toBe(null);
+		const kept = sidecar(name);
+		expect(statSync(join(dir, `${name}.part`)).size).toBeGreaterThanOrEqual(kept.offset);
+		expect(kept.offset).toBeLessThan(size);
+		await origin.whenIdle();
+		origin.resetStats();
+		const resumed = await run([origin.url(path), '-o', name, '-c', '4', '--chunk-size', '512k', '-C']);
+		expect(resumed.code).toBe(0);
+		expect(fileSha256(name)).toBe(await objectSha256(size, 41));
+		expect(leftovers(name)).toEqual([name]);
+		expectResumedAt(path, kept.offset, size);
+	});
+});
+
+describe('parallel-get-stream CLI: --continue refuses what it cannot continue', () => {
+	it('a changed object: one line that says how to start over, exit 1, the files left as they were', async () => {
+		const path = '/changed-continue.bin';
+		const name = 'changed-continue.bin';
+		origin.put(path, { size: 4 * MiB, seed: 42 });
+		writeFileSync(join(dir, `${name}.part`), new Uint8Array(MiB));
+		writeFileSync(join(dir, `${name}.part.json`), JSON.stringify({ version: 1, checkpoint: { url: origin.url(path), offset: MiB, size: 4 * MiB, etag: '"an-older-revision"' } }));
+		const result = await run([origin.url(path), '-o', name, '--continue']);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr)).toEqual([
+			expect.stringMatching(new RegExp(`^parallel-get-stream: ${name} changed on the server since ${name}\\.part was started \\(ERR_REVISION_CHANGED: .*412 Precondition Failed.*\\): --continue cannot apply; run without --continue to start over$`)),
+		]);
+		expect(leftovers(name)).toEqual([`${name}.part`, `${name}.part.json`]);
+		expect(statSync(join(dir, `${name}.part`)).size).toBe(MiB);
+		// Without --continue, a new run starts over and replaces them.
+		const again = await run([origin.url(path), '-o', name, '-q']);
+		expect(again.code).toBe(0);
+		expect(fileSha256(name)).toBe(await objectSha256(4 * MiB, 42));
+		expect(leftovers(name)).toEqual([name]);
+	});
+
+	it.each([
+		['a .part without its sidecar', true, undefined, /^parallel-get-stream: x\.bin\.part has no x\.bin\.part\.json beside it: --continue cannot tell how much of it is good; remove x\.bin\.part, or run without --continue, to start over$/],
+		['a sidecar without its .part', false, '{"version":1,"checkpoint":{}}', /^parallel-get-stream: x\.bin\.part\.json has no x\.bin\.part beside it/],
+		['a sidecar that is not JSON', true, '{"version":1,', /^parallel-get-stream: x\.bin\.part\.json is not valid JSON: run without --continue to start over$/],
+		['a sidecar of another program', true, '{"offset":3}', /^parallel-get-stream: x\.bin\.part\.json is not a checkpoint of this program/],
+		['a sidecar without a validator', true, '{"version":1,"checkpoint":{"url":"u","offset":3,"size":10}}', /^parallel-get-stream: x\.bin\.part\.json: Expected `resume` to carry the validator .*: run without --continue to start over$/],
+		['a sidecar ahead of the data', true, '{"version":1,"checkpoint":{"url":"u","offset":3000,"size":5000,"etag":"\\"a\\""}}', /^parallel-get-stream: x\.bin\.part holds 1000 bytes, fewer than the 3000 that x\.bin\.part\.json claims/],
+	])('%s: one line, exit 1, no request, nothing touched', async (_case, part, json, message) => {
+		const sub = mkdtempSync(join(dir, 'refuse-'));
+		if (part) writeFileSync(join(sub, 'x.bin.part'), new Uint8Array(1000));
+		if (json !== undefined) writeFileSync(join(sub, 'x.bin.part.json'), json);
+		const result = await run([origin.url('/anything.bin'), '-o', join(sub, 'x.bin'), '-C'], 'node', sub);
+		expect(result.code).toBe(1);
+		expect(lines(result.stderr.replaceAll(`${sub}/`, ''))).toEqual([expect.stringMatching(message)]);
+		expect(origin.requests).toHaveLength(0);
+		expect(readdirSync(sub).sort()).toEqual([...(part ? ['x.bin.part'] : []), ...(json === undefined ? [] : ['x.bin.part.json'])]);
+	});
+
+	it('nothing to continue: --continue starts from the beginning', async () => {
+		origin.put('/fresh.bin', { size: MiB + 3, seed: 43 });
+		const result = await run([origin.url('/fresh.bin'), '-o', 'fresh.bin', '-C', '-q']);
+		expect(result).toMatchObject({ code: 0, stderr: '' });
+		expect(fileSha256('fresh.bin')).toBe(await objectSha256(MiB + 3, 43));
 	});
 });
 
@@ -362,6 +508,29 @@ describe.each(['deno', 'bun'] as const)('parallel-get-stream CLI under %s', (run
 		const toStdout = await run([origin.url(path), '-q', '--chunk-size', '512k'], runtime);
 		expect(toStdout).toMatchObject({ code: 0, stderr: '' });
 		expect(sha256(toStdout.stdout)).toBe(expected);
+	});
+
+	it('--continue after a kill -9 gives the right file by hash, from the sidecar it wrote itself', async () => {
+		const size = 6 * MiB;
+		const path = `/${runtime}-continue.bin`;
+		const name = `${runtime}-continue.bin`;
+		origin.put(path, { size, seed: 44 });
+		origin.fault(path, () => ({ bytesPerSecond: 512 * KiB }));
+		const { child, exit } = start([origin.url(path), '-o', name, '-c', '4', '--chunk-size', '256k'], runtime);
+		await waitForSidecar(name, 1);
+		child.kill('SIGKILL');
+		await exit;
+		origin.fault(path, undefined);
+		const kept = sidecar(name);
+		expect(kept.offset).toBeLessThan(size);
+		await origin.whenIdle();
+		origin.resetStats();
+		const resumed = await run([origin.url(path), '-o', name, '-c', '4', '--chunk-size', '256k', '--continue'], runtime);
+		expect(resumed.stderr).toMatch(new RegExp(`^parallel-get-stream: resuming ${name}\\.part at `));
+		expect(resumed.code).toBe(0);
+		expect(fileSha256(name)).toBe(await objectSha256(size, 44));
+		expect(leftovers(name)).toEqual([name]);
+		expectResumedAt(path, kept.offset, size);
 	});
 });
 

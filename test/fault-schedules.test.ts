@@ -29,8 +29,9 @@ import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
 import { base64, digestOf } from './support/digests.ts';
-import { installSchedule } from './support/fault-rules.ts';
-import { type Origin, startOrigin } from './support/origin.ts';
+import { installSchedule, UNSCHEDULED } from './support/fault-rules.ts';
+import { objectSlice } from './support/object.ts';
+import { type Origin, type RequestRecord, startOrigin } from './support/origin.ts';
 import { type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
 import { type TimerTracker, trackTimers } from './support/timers.ts';
 import { sleep, waitFor } from './support/wait.ts';
@@ -96,11 +97,29 @@ async function runOne(s: Schedule): Promise<string[]> {
 	rejections.length = 0;
 
 	// The object, its fault rule, and every revision's bytes to compare the output with.
-	const installed = installSchedule(origin, path, s);
-	const { revisions } = installed;
+	const installed = installSchedule(origin, path, s, { paused: s.resume !== null });
 	const { chunkSize } = s;
-
 	const o = s.options;
+
+	// A resume: a first run without faults reads part of the object, and the scheduled run goes
+	// on from its checkpoint; its output is then the first revision's tail, or a prefix of it.
+	let resume: native.Checkpoint | undefined;
+	if (s.resume) {
+		const first = await firstRun(s, path);
+		if (typeof first === 'string') failures.push(first);
+		else resume = first;
+		await origin.whenIdle(IDLE_WAIT_MS).catch(() => failures.push('the first run left requests open'));
+		installed.start();
+		if (failures.length > 0) {
+			installed.remove();
+			return failures;
+		}
+	}
+	const base = resume?.offset ?? 0;
+	const revisions = resume ? [(installed.revisions[0] as Uint8Array).subarray(base)] : installed.revisions;
+	/** The scheduled run's requests at the origin (not a late one of the first run). */
+	const scheduled = (): RequestRecord[] => origin.requestsTo(path).filter((record) => record.headers[UNSCHEDULED] === undefined);
+
 	const controller = new AbortController();
 	const abortReason = new Error(`the caller's abort (run ${id})`);
 	const cancelReason = new Error(`the consumer's cancel (run ${id})`);
@@ -114,9 +133,11 @@ async function runOne(s: Schedule): Promise<string[]> {
 		stallTimeout: o.stallTimeout,
 		retry: { limit: o.retryLimit, delay: () => 1, jitter: false, maxRetryAfter: o.maxRetryAfter },
 		signal: controller.signal,
-		...(o.givenSize === 'none' ? {} : { size: o.givenSize === 'right' ? s.size : s.size + 1 }),
+		// A `size` other than the checkpoint's is refused at construction: not given with a resume.
+		...(o.givenSize === 'none' || (resume && o.givenSize === 'wrong') ? {} : { size: o.givenSize === 'right' ? s.size : s.size + 1 }),
 		...(o.progress ? { onProgress: (report: native.Progress) => void progress.push(report) } : {}),
 		...(s.integrity?.by === 'option' ? { integrity: `${s.integrity.algorithm}-${base64(digestOf(s.integrity.algorithm, revisions[0] as Uint8Array))}` } : {}),
+		...(resume ? { resume } : {}),
 	});
 	let readable = download.readable;
 	let other: ReadableStream<Uint8Array> | undefined;
@@ -223,28 +244,37 @@ async function runOne(s: Schedule): Promise<string[]> {
 	const stats = download.stats;
 	note(outcome.kind === 'error' ? (outcome.error === abortReason ? 'aborted' : `error ${String((outcome.error as { code?: unknown }).code)}`) : outcome.kind);
 	if (info) note(`mode ${info.mode}`);
+	if (resume) note(base === s.size ? 'resumed at the end' : 'resumed');
 	for (const key of ['retries', 'hedges', 'hedgesWon', 'steals', 'overlaps'] as const) if (stats[key] > 0) note(`with ${key}`);
 	const believed = Math.max(info?.size ?? 0, ...revisions.map((bytes) => bytes.byteLength));
 	failures.push(...checkStats(stats, s, believed));
 	// Every request the origin saw was counted (one aborted before it was sent may not reach it).
-	const seen = origin.requestsTo(path).length;
+	const seen = scheduled().length;
 	if (seen > stats.requests) failures.push(`the origin saw ${seen} requests, stats.requests is ${stats.requests}`);
 	if (outcome.kind === 'done') {
 		if (!info) failures.push('done, but `info` rejected');
-		else if (info.size !== undefined && info.size !== read) failures.push(`done after ${read} bytes, but info.size is ${info.size}`);
-		if (stats.loaded !== read) failures.push(`done after ${read} bytes, but stats.loaded is ${stats.loaded}`);
+		else if (info.size !== undefined && info.size !== base + read) failures.push(`done after ${read} bytes from ${base}, but info.size is ${info.size}`);
+		else if (resume && info.resumedFrom !== base) failures.push(`resumed from ${base}, but info.resumedFrom is ${info.resumedFrom}`);
+		// `loaded` goes on from the checkpoint.
+		if (stats.loaded !== base + read) failures.push(`done after ${read} bytes from ${base}, but stats.loaded is ${stats.loaded}`);
 		// A `size` the responses contradict fails the download; it never completes another length.
-		const given = o.givenSize === 'none' ? undefined : o.givenSize === 'right' ? s.size : s.size + 1;
-		if (given !== undefined && read !== given) failures.push(`done after ${read} bytes, but \`size\` was given as ${given}`);
+		const given = o.givenSize === 'none' || (resume && o.givenSize === 'wrong') ? undefined : o.givenSize === 'right' ? s.size : s.size + 1;
+		if (given !== undefined && base + read !== given) failures.push(`done after ${read} bytes from ${base}, but \`size\` was given as ${given}`);
+		// A checkpoint at the end: an empty stream, and no request.
+		if (resume && base === s.size && stats.requests !== 0) failures.push(`resumed at the end (${base}), but ${stats.requests} requests were made`);
+		if (resume) {
+			const checkpoint = download.checkpoint();
+			if (checkpoint?.offset !== s.size || checkpoint.etag !== resume.etag) failures.push(`done, but checkpoint() is ${JSON.stringify(checkpoint)} after resuming ${JSON.stringify(resume)}`);
+		}
 	}
 	for (let i = 0; i < progress.length; i++) {
 		const report = progress[i] as native.Progress;
-		const previous = i > 0 ? (progress[i - 1] as native.Progress).loaded : 0;
+		const previous = i > 0 ? (progress[i - 1] as native.Progress).loaded : base;
 		if (report.loaded <= previous || report.loaded > believed) failures.push(`progress ${i}: loaded ${report.loaded} after ${previous} (size ${believed})`);
 		if (info && report.total !== info.size) failures.push(`progress ${i}: total ${report.total}, info.size ${info.size}`);
 		if (failures.length > 0) break;
 	}
-	if (outcome.kind === 'done' && progress.length > 0 && progress.at(-1)?.loaded !== read) failures.push(`the last progress report says ${progress.at(-1)?.loaded}, ${read} bytes were read`);
+	if (outcome.kind === 'done' && progress.length > 0 && progress.at(-1)?.loaded !== base + read) failures.push(`the last progress report says ${progress.at(-1)?.loaded}, ${read} bytes were read`);
 
 	// Without a fault there is nothing to excuse a failure, unless the machine was so busy that a
 	// response went quiet for stallTimeout. A corrupted byte is not such a fault: it must fail the
@@ -269,11 +299,59 @@ async function runOne(s: Schedule): Promise<string[]> {
 
 	if (failures.length > 0) {
 		const requests = origin.requestsTo(path).map((record) => `#${record.count} ${record.range ?? '-'} ${record.status}${record.fault ? ` ${JSON.stringify(record.fault)}` : ''}${record.aborted ? ' aborted' : ''}`);
-		failures.push(`outcome: ${outcome.kind === 'error' ? describeError(outcome.error) : outcome.kind}; ${read} bytes read; stats ${JSON.stringify(download.stats)}`);
+		failures.push(`outcome: ${outcome.kind === 'error' ? describeError(outcome.error) : outcome.kind}; ${read} bytes read${resume ? ` after resuming ${JSON.stringify(resume)}` : ''}; stats ${JSON.stringify(download.stats)}`);
 		failures.push(`requests: ${requests.join(' | ')}`);
 	}
 	installed.remove();
 	return failures;
+}
+
+/**
+ * The first run of a resume, without faults: reads `fraction` of the object (all of it at 1),
+ * checks what it read against the object, and returns its checkpoint, or what went wrong. An
+ * empty object has no checkpoint (nothing to pin), and is then read again from the start.
+ */
+async function firstRun(s: Schedule, path: string): Promise<native.Checkpoint | undefined | string> {
+	const o = s.options;
+	const download = new native.ParallelGetStream(origin.url(path), {
+		chunkSize: s.chunkSize,
+		concurrency: o.concurrency,
+		overlap: o.overlap,
+		hedge: false,
+		retry: { limit: 3, delay: () => 1, jitter: false },
+		headers: { [UNSCHEDULED]: 'first run' },
+	});
+	const target = Math.floor((s.resume as { fraction: number }).fraction * s.size);
+	const reader = download.readable.getReader();
+	const pieces: Uint8Array[] = [];
+	let read = 0;
+	try {
+		await download.info;
+		while (read < target) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			pieces.push(value);
+			read += value.byteLength;
+		}
+		await reader.cancel('the first run stops here');
+	} catch (error) {
+		return `the first run of a resume failed without faults: ${describeError(error)}`;
+	}
+	const checkpoint = download.checkpoint();
+	const object = objectSlice(s.size, s.seed, 0, read);
+	const head = new Uint8Array(read);
+	let at = 0;
+	for (const piece of pieces) {
+		head.set(piece, at);
+		at += piece.byteLength;
+	}
+	if (!head.every((byte, i) => byte === object[i])) return 'the first run of a resume read bytes that are not the object\'s';
+	if (s.size === 0) return checkpoint === undefined ? undefined : `an empty object gave a checkpoint: ${JSON.stringify(checkpoint)}`;
+	if (checkpoint?.offset !== read || checkpoint.size !== s.size || checkpoint.etag !== origin.get(path)?.etag) {
+		return `after ${read} bytes of ${s.size}, checkpoint() is ${JSON.stringify(checkpoint)}`;
+	}
+	// Through JSON, as a caller keeps it.
+	return JSON.parse(JSON.stringify(checkpoint)) as native.Checkpoint;
 }
 
 function replayLine(runSeed: number, path: string): string {

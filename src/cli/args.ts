@@ -6,7 +6,7 @@ import { MAX_CONCURRENCY } from '../core/constants.ts';
 import { parseSize, SizeError } from './size.ts';
 
 /** One line, printed with every argument error; `--help` prints `usage`. */
-export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [--integrity SRI] [--checksum ALG=HEX] [--no-verify] [-q]";
+export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-C] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [--integrity SRI] [--checksum ALG=HEX] [--no-verify] [-q]";
 
 export const usage = `Usage: parallel-get-stream <url> [options]
 
@@ -15,6 +15,8 @@ Downloads <url> over parallel HTTP Range requests, in order, to a file or to std
 Options:
   -o, --output FILE      write to FILE (through FILE.part, renamed when complete);
                          without it, or with \`-o -\`, write to stdout
+  -C, --continue         with -o FILE, continue FILE.part from the checkpoint kept beside it
+                         (FILE.part.json); a changed object is refused, never spliced
   -c, --concurrency N    connections reading at once, 1-${MAX_CONCURRENCY} (default 8)
       --chunk-size SIZE  chunk size (default 8MiB), one or two per request; k, M, G, KiB, MiB
                          and GiB are powers of 1024, so 8M = 8MiB = 8388608
@@ -33,10 +35,12 @@ Options:
   -V, --version          show the version
 
 Exit status: 0 done, 1 download failed, 2 bad arguments, 130 interrupted (SIGINT),
-143 terminated (SIGTERM).
+143 terminated (SIGTERM). After a failure or an interrupt, FILE.part and FILE.part.json are
+kept when the download can be continued: run again with --continue.
 
 Examples:
   parallel-get-stream https://example.com/big.iso -o big.iso
+  parallel-get-stream https://example.com/big.iso -o big.iso --continue
   parallel-get-stream https://example.com/src.tar.gz | tar -xz
   parallel-get-stream https://example.com/f -c 16 --chunk-size 4M -H 'Authorization: Bearer T'
 `;
@@ -65,11 +69,14 @@ export interface DownloadCommand {
 	/** False with `--no-verify`. */
 	verify: boolean;
 	quiet: boolean;
+	/** `--continue`: go on from `FILE.part` and its checkpoint. */
+	continue: boolean;
 }
 
 export type Command = { command: 'help' } | { command: 'version' } | DownloadCommand;
 
 type OptionKey =
+	| 'continue'
 	| 'output'
 	| 'concurrency'
 	| 'chunkSize'
@@ -92,6 +99,8 @@ interface OptionSpec {
 const options = new Map<string, OptionSpec>([
 	['-o', { key: 'output', takesValue: true }],
 	['--output', { key: 'output', takesValue: true }],
+	['-C', { key: 'continue', takesValue: false }],
+	['--continue', { key: 'continue', takesValue: false }],
 	['-c', { key: 'concurrency', takesValue: true }],
 	['--concurrency', { key: 'concurrency', takesValue: true }],
 	['--chunk-size', { key: 'chunkSize', takesValue: true }],
@@ -189,6 +198,7 @@ export function parseArgs(argv: readonly string[]): Command {
 		integrity: undefined,
 		verify: true,
 		quiet: false,
+		continue: false,
 	};
 	let help = false;
 	let version = false;
@@ -209,6 +219,7 @@ export function parseArgs(argv: readonly string[]): Command {
 		if (!spec.takesValue) {
 			if (inline !== undefined) throw new UsageError(`${name} takes no value, got \`${arg}\``);
 			if (spec.key === 'quiet') download.quiet = true;
+			else if (spec.key === 'continue') download.continue = true;
 			else if (spec.key === 'noHedge') download.hedge = false;
 			else if (spec.key === 'noOverlap') download.overlap = false;
 			else if (spec.key === 'noVerify') download.verify = false;
@@ -260,5 +271,8 @@ export function parseArgs(argv: readonly string[]): Command {
 	if (positionals.length === 0) throw new UsageError('missing <url>');
 	if (positionals.length > 1) throw new UsageError(`one URL at a time, got ${positionals.length}: ${positionals.join(' ')}`);
 	download.url = parseUrl(positionals[0] as string);
+	if (download.continue && (download.output === undefined || download.output === '-')) {
+		throw new UsageError('--continue needs -o FILE: it continues FILE.part');
+	}
 	return download;
 }

@@ -7,13 +7,24 @@ import process from 'node:process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { Checkpoint } from '../core/checkpoint.ts';
+import { DEFAULT_CHUNK_SIZE } from '../core/constants.ts';
 import { ParallelGetStream } from '../core/parallel-get-stream.ts';
 import { isIntegrityError } from '../errors/integrity-error.ts';
+import { isRevisionChangedError } from '../errors/revision-changed-error.ts';
 import { type DownloadCommand, parseArgs, synopsis, usage, UsageError } from './args.ts';
 import { describeError } from './describe-error.ts';
+import { formatBytes } from './format.ts';
 import { Interrupt, interruptExitCode } from './interrupt.ts';
 import { fileOutput, type Output, stdoutOutput } from './output.ts';
 import { Reporter } from './reporter.ts';
+import { ContinueError, findCheckpoint, partName, sidecarName } from './resume.ts';
+
+/** `1.0 MiB of 4.0 MiB (25%)`. */
+function describeOffset(offset: number, size: number | undefined): string {
+	if (size === undefined || size === 0) return formatBytes(offset);
+	return `${formatBytes(offset)} of ${formatBytes(size)} (${Math.floor((offset / size) * 100)}%)`;
+}
 
 const program = 'parallel-get-stream';
 
@@ -72,10 +83,19 @@ async function download(command: DownloadCommand): Promise<number> {
 	});
 	const started = performance.now();
 	let output: Output | undefined;
+	let resume: Checkpoint | undefined;
+	try {
+		if (command.continue) resume = await findCheckpoint(command.output as string);
+	} catch (error) {
+		if (!(error instanceof ContinueError)) throw error;
+		say(error.message);
+		return exitCode.failed;
+	}
 	try {
 		let stream: ParallelGetStream;
 		try {
 			stream = new ParallelGetStream(command.url, {
+				...(resume ? { resume } : {}),
 				signal: interrupt.signal,
 				headers: command.headers,
 				...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
@@ -87,13 +107,27 @@ async function download(command: DownloadCommand): Promise<number> {
 				...(command.verify ? {} : { verify: false }),
 			});
 		} catch (error) {
+			// A sidecar whose checkpoint the library refuses (edited, or from another program).
+			if (resume && (error instanceof TypeError || error instanceof RangeError)) {
+				say(`${sidecarName(command.output as string)}: ${error.message}: run without --continue to start over`);
+				return exitCode.failed;
+			}
 			// The library validates options eagerly (a reserved header such as Range, ...).
 			if (error instanceof TypeError || error instanceof RangeError) return usageError(error.message);
 			throw error;
 		}
 		// The first response decides whether there is anything to write: a 404 leaves no file.
 		const info = await stream.info;
-		output = command.output === undefined || command.output === '-' ? stdoutOutput() : fileOutput(command.output);
+		const from = resume?.offset;
+		output =
+			command.output === undefined || command.output === '-'
+				? stdoutOutput()
+				: await fileOutput(command.output, {
+						...(from === undefined ? {} : { from }),
+						checkpoint: () => stream.checkpoint(),
+						flushBytes: command.chunkSize ?? DEFAULT_CHUNK_SIZE,
+					});
+		if (from !== undefined && !command.quiet) say(`resuming ${partName(command.output as string)} at ${describeOffset(from, info.size)}`);
 		reporter.start(() => {
 			const { loaded, inFlight } = stream.stats;
 			return { loaded, total: info.size, inFlight };
@@ -104,7 +138,9 @@ async function download(command: DownloadCommand): Promise<number> {
 		await output.commit();
 		const stats = stream.stats;
 		reporter.done({
-			loaded: stats.loaded,
+			// This run's bytes; the summary says where it resumed.
+			loaded: stats.loaded - (from ?? 0),
+			...(from === undefined ? {} : { resumedFrom: from }),
 			elapsed: performance.now() - started,
 			output: output.name,
 			requests: stats.requests,
@@ -117,21 +153,33 @@ async function download(command: DownloadCommand): Promise<number> {
 		reporter.stop();
 		// Whatever failed (network, disk, a closed pipe), no request may outlive the CLI's verdict.
 		interrupt.controller.abort(error);
-		await output?.discard();
+		// A changed object can never be completed from what was written, and bytes that failed
+		// verification must not be continued: nothing is kept then.
+		const kept = await output?.abandon(!isRevisionChangedError(error) && !isIntegrityError(error));
+		const name = output?.name;
+		// What a later run can do with what is left: continue it, or nothing (it was removed).
+		const left = name === undefined ? '' : kept === undefined ? `removed ${partName(name)}` : `kept ${partName(name)} (${formatBytes(kept)}) and ${sidecarName(name)}: --continue goes on from there`;
 		if (interrupt.received !== undefined) {
-			say(`interrupted by ${interrupt.received}${output?.name === undefined ? '' : `, removed ${output.name}.part`}`);
+			say(`interrupted by ${interrupt.received}${left ? `, ${left}` : ''}`);
 			return interruptExitCode[interrupt.received];
+		}
+		if (resume && isRevisionChangedError(error)) {
+			// Nothing of the new revision is appended to the old one: the part is left as it was.
+			say(`${command.output} changed on the server since ${partName(command.output as string)} was started (${describeError(error)}): --continue cannot apply; run without --continue to start over`);
+			return exitCode.failed;
 		}
 		if (output !== undefined && output.name === undefined && (error as { code?: unknown }).code === 'EPIPE') {
 			// `| head -c 100` and the like: the reader had enough. Not the download's fault.
 			say('stdout was closed before the end of the download (EPIPE)');
 			return exitCode.failed;
 		}
-		say(describeError(error));
 		if (isIntegrityError(error)) {
+			say(describeError(error));
 			say(`expected ${error.algorithm} ${error.expected} (${error.source})`);
-			say(`received ${error.algorithm} ${error.actual}${output?.name === undefined ? '' : `; removed ${output.name}.part`}`);
+			say(`received ${error.algorithm} ${error.actual}${left ? `; ${left}` : ''}`);
+			return exitCode.failed;
 		}
+		say(`${describeError(error)}${kept === undefined ? '' : ` (${left})`}`);
 		return exitCode.failed;
 	} finally {
 		reporter.stop();

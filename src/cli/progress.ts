@@ -85,6 +85,8 @@ export interface Summary {
 	retries: number;
 	/** What the bytes were verified against, e.g. `sha256 (repr-digest)`; undefined when nothing was. */
 	verified?: string;
+	/** A resumed download (`--continue`): where this run started; `loaded` counts this run's bytes. */
+	resumedFrom?: number;
 }
 
 /**
@@ -95,10 +97,11 @@ export interface Summary {
  * ```
  */
 export function renderSummary(summary: Summary): string {
-	const { loaded, elapsed, output, requests, maxInFlight, retries, verified } = summary;
+	const { loaded, elapsed, output, requests, maxInFlight, retries, verified, resumedFrom } = summary;
 	const seconds = elapsed / 1000;
 	const rate = seconds > 0 ? loaded / seconds : 0;
 	const retried = retries > 0 ? `, ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
 	const plural = requests === 1 ? 'request' : 'requests';
-	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)}), ${requests} ${plural}, up to ${maxInFlight} at once${retried}${verified === undefined ? '' : `, ${verified} verified`}`;
+	const resumed = resumedFrom === undefined ? '' : `, resumed at ${formatBytes(resumedFrom)}`;
+	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)})${resumed}, ${requests} ${plural}, up to ${maxInFlight} at once${retried}${verified === undefined ? '' : `, ${verified} verified`}`;
 }

@@ -28,6 +28,11 @@ export interface DownloadInfo {
 	 * response header that declared it (`repr-digest`, `x-goog-hash`, ...); `value` as written there.
 	 */
 	digest?: { algorithm: string; source: string; value: string };
+	/**
+	 * A resumed download (`resume`): the offset its stream starts at. `size` is still the whole
+	 * object's; the stream yields `size - resumedFrom` bytes. Always `mode: 'parallel'`.
+	 */
+	resumedFrom?: number;
 }
 
 /**

@@ -57,4 +57,12 @@ export interface Download {
 	room(): Promise<void>;
 	/** A run or a request left behind has ended: its place is free again. */
 	ended(place: Place): void;
+	/**
+	 * Discovery's verdict, for the first round sent along with it when the size is known: true once
+	 * the ranges are pinned (`facts.pin` set), false when the object is read another way (one
+	 * response, empty) or the download ended.
+	 */
+	readonly discovered: Promise<boolean>;
+	/** A range request's answer passed its checks (`checkPartial`), before any byte of it is kept. */
+	checked(response: Response): void;
 }

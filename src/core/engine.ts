@@ -4,7 +4,9 @@ import { encode, type ExpectedDigest } from '../integrity/digest.ts';
 import { Verifier } from '../integrity/verifier.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
+import { pinFromHeaders } from '../http/validators.ts';
 import { readWhole } from './body.ts';
+import { type Checkpoint, checkpointOf, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
 import { type Bytes, Chunk } from './chunk.ts';
 import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './discovery.ts';
 import type { Download, Facts } from './download.ts';
@@ -52,6 +54,12 @@ export class Engine implements Download {
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	#hedgeTimer: ReturnType<typeof setTimeout> | undefined;
+	readonly discovered: Promise<boolean>;
+	/** The first round went out with discovery and waits for its verdict (see `#firstRound`). */
+	#early = false;
+	#resolveDiscovered!: (pinned: boolean) => void;
+	/** The revision and size a checkpoint pins; undefined while unknown, or when it cannot be resumed. */
+	#pinned: { pin: StrongPin; size: number } | undefined;
 	/** When the download started (`start()`), for its pace so far. */
 	#startedAt = performance.now();
 
@@ -79,16 +87,31 @@ export class Engine implements Download {
 		this.slots = new Slots(options.concurrency);
 		this.hedgeAfter = options.hedge?.after ?? 0;
 		if (options.integrity) this.#verify(options.integrity);
+		const resume = options.resume;
+		if (resume) {
+			// Bytes before the checkpoint were handed out by an earlier download: `loaded` goes on from there.
+			this.counters.loaded = resume.offset;
+			this.#pinned = { pin: resume.pin, size: resume.size };
+		}
 		this.info = new Promise<DownloadInfo>((resolve, reject) => {
 			this.#resolveInfo = resolve;
 			this.#rejectInfo = reject;
 		});
 		// Nobody has to await `info`: its rejection mirrors the stream's error, which the reader sees.
 		this.info.catch(noop);
+		this.discovered = new Promise<boolean>((resolve) => {
+			this.#resolveDiscovered = resolve;
+		});
 	}
 
 	get stats(): DownloadStats {
 		return { ...this.counters };
+	}
+
+	/** See `checkpoint.ts`: undefined until the revision is known, and for a download that cannot be resumed. */
+	checkpoint(): Checkpoint | undefined {
+		const pinned = this.#pinned;
+		return pinned && checkpointOf(this.url, this.counters.loaded, pinned.size, pinned.pin);
 	}
 
 	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */
@@ -101,6 +124,10 @@ export class Engine implements Download {
 				return;
 			}
 			signal.addEventListener('abort', this.#onAbort, { once: true });
+		}
+		if (this.options.resume) {
+			this.#resume(this.options.resume);
+			return;
 		}
 		const discovery = this.options.concurrency === 1 ? this.#single() : this.#discover();
 		discovery.catch((error: unknown) => this.fail(error));
@@ -133,6 +160,7 @@ export class Engine implements Download {
 		this.settled = true;
 		// No-op once `info` has resolved.
 		this.#rejectInfo(reason);
+		this.#resolveDiscovered(false);
 		this.#abort.abort(reason);
 		this.requests.abortAll(reason);
 		clearTimeout(this.#hedgeTimer);
@@ -166,11 +194,17 @@ export class Engine implements Download {
 		const { chunkSize } = this.options;
 		const range = { start: 0, end: chunkSize - 1 };
 		const head = new Chunk(0, 0, range.end, performance.now());
+		let sent = false;
 		await retrying(this, range, () => 0, async () => {
-			const opened = await this.requests.open(range, undefined, head);
+			const request = this.requests.open(range, undefined, head);
+			// Discovery's request is on its way first; the first round follows it at once.
+			if (!sent) this.#early = this.#firstRound();
+			sent = true;
+			const opened = await request;
 			const { response } = opened;
 			try {
 				const found = classifyDiscovery(response, range, this.url, this.options);
+				if (found.mode !== 'ranges') this.#dropFirstRound();
 				if (found.mode === 'empty') this.#empty(opened);
 				else if (found.mode === 'whole') this.#streamWhole(opened);
 				else if (found.mode === 'plain') {
@@ -179,12 +213,17 @@ export class Engine implements Download {
 				} else {
 					const { size } = found;
 					const plan = this.plan;
+					this.#pinned = resumable(found.pin, size);
 					plan.size = size;
 					plan.totalChunks = Math.ceil(size / chunkSize);
 					const digest = this.#info(response, size, plan.totalChunks === 1 ? 'single' : 'parallel');
 					this.facts = { pin: found.pin, totalFromCaller: found.totalFromCaller, crossOrigin: response.type === 'cors', digest };
 					head.end = Math.min(chunkSize, size) - 1;
 					plan.chunks.set(0, head);
+					// The slot held for discovery since the first round went out is its run's now.
+					if (this.#early) this.slots.leave('slot');
+					this.#early = false;
+					this.#resolveDiscovered(true);
 					new RangeRequest(this, [head], opened).start();
 					// The other chunks start once the first bytes are handed out (see PullSource), or on
 					// the next turn at the latest: setting up their requests first would hold back the
@@ -197,6 +236,71 @@ export class Engine implements Download {
 				throw error;
 			}
 		});
+	}
+
+	// ---------------------------------------------------------------- resume
+
+	/**
+	 * A resumed download (`resume`): no discovery, since the size and the pin are known. The chunks
+	 * are laid out from the checkpoint's offset and every slot's first request goes out at once,
+	 * pinned, each answer checked against the pin and total before a byte of it is kept
+	 * (`RangeRequest`). `info` resolves with the first answer that passes (see `checked`).
+	 */
+	#resume(resume: ResumePoint): void {
+		const { plan } = this;
+		this.facts = { pin: resume.pin, totalFromCaller: false, crossOrigin: false };
+		plan.base = resume.offset;
+		plan.size = resume.size;
+		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
+		plan.nextStart = 0;
+		this.#resolveDiscovered(true);
+		if (plan.totalChunks === 0) {
+			// Nothing left: an empty stream, and no request.
+			const { pin } = resume;
+			this.#resolveInfo({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) });
+			this.wake();
+			return;
+		}
+		this.schedule();
+	}
+
+	/** A range request's answer passed its checks: the first one describes a resumed download. */
+	checked(response: Response): void {
+		const resume = this.options.resume;
+		if (resume) this.#resolveInfo({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset });
+	}
+
+	/**
+	 * Decision 2 of issue 13: with the size known up front (`size`), the chunks can be laid out
+	 * before discovery answers, so every other slot's first range goes out along with it, saving
+	 * one time to first byte. Those requests cannot be pinned yet: each answer waits for
+	 * discovery's verdict and is checked against its validator and total before a byte of it is
+	 * kept (`RangeRequest`). Without a known size discovery still goes first: for small objects
+	 * `concurrency` requests where one would do cost more than they gain. True when it went out.
+	 */
+	#firstRound(): boolean {
+		const { size, chunkSize } = this.options;
+		if (size === undefined || size <= chunkSize) return false;
+		const { plan, slots } = this;
+		plan.size = size;
+		plan.totalChunks = Math.ceil(size / chunkSize);
+		// Discovery's own slot, held until its run takes it, so that requests stay within `concurrency`.
+		slots.take('slot');
+		const limit = plan.limit(false);
+		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
+		return true;
+	}
+
+	/** Discovery chose another way to read the object: the first round's chunks go (their requests see `discovered` false). */
+	#dropFirstRound(): void {
+		if (!this.#early) return;
+		this.#early = false;
+		const { plan } = this;
+		for (let index = 1; index < plan.nextStart; index++) plan.chunks.delete(index);
+		plan.nextStart = 1;
+		plan.totalChunks = undefined;
+		this.slots.leave('slot');
+		this.#resolveDiscovered(false);
 	}
 
 	/** A 0-byte object. */
@@ -237,7 +341,11 @@ export class Engine implements Download {
 			return;
 		}
 		this.plan.totalChunks = 1;
-		this.#info(opened.response, length, 'single');
+		// A 200 carries a range-able object only where the server says it accepts ranges (RFC 9110 §14.3).
+		const { response } = opened;
+		const ranges = response.status === 206 || response.headers.get('accept-ranges')?.trim().toLowerCase() === 'bytes';
+		if (ranges && length !== undefined) this.#pinned = resumable(pinFromHeaders(response.headers), length);
+		this.#info(response, length, 'single');
 		const chunk = this.plan.addChunk(0);
 		chunk.end = length === undefined ? Number.POSITIVE_INFINITY : length - 1;
 		this.slots.take('slot');

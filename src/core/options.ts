@@ -1,4 +1,5 @@
 import type { KyInstance } from 'ky';
+import { type Checkpoint, normalizeResume, type ResumePoint } from './checkpoint.ts';
 import {
 	DEFAULT_BACKOFF_LIMIT,
 	DEFAULT_CHUNK_SIZE,
@@ -13,7 +14,7 @@ import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
 
 /** Progress of a download, as bytes handed to the consumer in order. */
 export interface Progress {
-	/** Bytes delivered to the stream so far, in order. */
+	/** Bytes of the object delivered to the stream so far, in order; a resumed download counts on from the checkpoint's offset. */
 	loaded: number;
 	/** Size of the object, when known. */
 	total: number | undefined;
@@ -155,6 +156,13 @@ export interface ParallelGetOptions {
 	 * @default true
 	 */
 	verify?: boolean;
+	/**
+	 * Continue a download from a checkpoint (`download.checkpoint()`, possibly from storage): the
+	 * stream yields the bytes from `resume.offset` to the end, every request pinned to the
+	 * checkpoint's validator from the first one on. A changed object fails with
+	 * `RevisionChangedError` before a byte is handed out. A malformed checkpoint throws here.
+	 */
+	resume?: Checkpoint;
 }
 
 export interface NormalizedOptions {
@@ -174,6 +182,7 @@ export interface NormalizedOptions {
 	onProgress: ((progress: Progress) => void) | undefined;
 	integrity: ExpectedDigest | undefined;
 	verify: boolean;
+	resume: ResumePoint | undefined;
 }
 
 function describe(value: unknown): string {
@@ -277,6 +286,7 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 	if (ky !== undefined && typeof ky !== 'function') {
 		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describe(ky)}`);
 	}
+	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
 	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
 	return {
 		concurrency: integerOption('concurrency', o.concurrency, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
@@ -287,12 +297,13 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		fetch: functionOption<typeof globalThis.fetch>('fetch', o.fetch),
 		retry: normalizeRetry(o.retry),
 		stallTimeout,
-		size: o.size === undefined ? undefined : integerOption('size', o.size, 0, 0),
+		size,
 		allowUnpinned: booleanOption('allowUnpinned', o.allowUnpinned, false),
 		hedge: normalizeHedge(o.hedge),
 		overlap: booleanOption('overlap', o.overlap, true),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
 		integrity: parseIntegrity(o.integrity),
 		verify: booleanOption('verify', o.verify, true),
+		resume: normalizeResume(o.resume, size),
 	};
 }

@@ -1,6 +1,7 @@
 import { mayWantDigest, WANT_REPR_DIGEST } from '../http/digests.ts';
 import { createSend } from '../http/request.ts';
 import { ParallelGetError } from '../errors/parallel-get-error.ts';
+import type { Checkpoint } from './checkpoint.ts';
 import type { Bytes } from './chunk.ts';
 import { type DownloadInfo, type DownloadStats, Engine } from './engine.ts';
 import { normalizeInput } from './input.ts';
@@ -68,6 +69,18 @@ export class ParallelGetStream {
 			// Read-ahead is the engine's own bounded window; the stream itself holds nothing extra.
 			{ highWaterMark: 0 },
 		);
+	}
+
+	/**
+	 * Where the download stands, to continue it later with the `resume` option: the URL, the
+	 * offset of the bytes handed out so far (everything before it is final), the size and the
+	 * validator it is pinned to. Plain data (JSON). Undefined until the first response has been
+	 * checked, and for a download that cannot be resumed (no strong validator, no known size, a
+	 * server that does not do ranges). A consumer whose sink writes behind the stream records the
+	 * offset it has made durable instead: `{ ...download.checkpoint(), offset: written }`.
+	 */
+	checkpoint(): Checkpoint | undefined {
+		return this.#engine.checkpoint();
 	}
 
 	/** Counters: requests made, in flight, bytes buffered (now and peak), retries. A snapshot. */

@@ -21,7 +21,8 @@ export async function parallelGet(input: string | URL | Request, options?: Paral
 export async function responseFor(download: ParallelGetStream): Promise<Response> {
 	const info = await download.info;
 	const headers = new Headers();
-	if (info.size !== undefined) headers.set('content-length', String(info.size));
+	// A resumed download's body is the rest of the object.
+	if (info.size !== undefined) headers.set('content-length', String(info.size - (info.resumedFrom ?? 0)));
 	if (info.contentType) headers.set('content-type', info.contentType);
 	if (info.etag) headers.set('etag', info.etag);
 	if (info.lastModified) headers.set('last-modified', info.lastModified);

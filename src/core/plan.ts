@@ -6,7 +6,7 @@ import { WINDOW_FACTOR } from './constants.ts';
  * The plan of a download: which chunks exist, which may start, and how many one request reads.
  *
  * Invariants, once discovery has laid the object out (`totalChunks` set):
- * - chunk `i` covers `[i x chunkSize, min((i + 1) x chunkSize, size) - 1]`, less the tails split
+ * - chunk `i` covers `[base + i x chunkSize, min(base + (i + 1) x chunkSize, size) - 1]`, less the tails split
  *   off it (`Chunk.split`), which keep its index and are handed out right after it;
  * - `nextEmit <= nextStart`: every chunk below `nextEmit` has been handed out and is gone; the
  *   table holds the chunks from `nextEmit` up to `nextStart`, each started on a request;
@@ -24,6 +24,8 @@ export class Plan {
 	/** The chunk the consumer reads now (the head), and the next one to start. */
 	nextEmit = 0;
 	nextStart = 1;
+	/** Where chunk 0 starts: 0, or the offset a resumed download starts at (see `checkpoint.ts`). */
+	base = 0;
 	readonly #chunkSize: number;
 	readonly #concurrency: number;
 
@@ -33,7 +35,7 @@ export class Plan {
 	}
 
 	addChunk(index: number): Chunk {
-		const start = index * this.#chunkSize;
+		const start = this.base + index * this.#chunkSize;
 		const end = Math.min(start + this.#chunkSize, this.size ?? Number.POSITIVE_INFINITY) - 1;
 		const chunk = new Chunk(index, start, end, performance.now());
 		this.chunks.set(index, chunk);

@@ -1,6 +1,7 @@
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
 import { checkPartial } from '../http/checks.ts';
 import { checkDigestUnchanged } from '../http/digests.ts';
+import { carriesPin } from '../http/validators.ts';
 import type { Chunk } from './chunk.ts';
 import { readInto } from './body.ts';
 import type { Download } from './download.ts';
@@ -109,6 +110,8 @@ export class RangeRequest {
 		const work = (async (): Promise<'done' | 'superseded'> => {
 			if (first) track(first.request);
 			const current = first ?? (await this.#openRange(pending, track));
+			// Sent with discovery, which chose another way to read the object: nothing of it is kept.
+			if (current === undefined) return 'done';
 			const superseded = await readInto(download, pending, current);
 			if (last.done) return 'done';
 			if (superseded) return 'superseded';
@@ -157,21 +160,53 @@ export class RangeRequest {
 		);
 	}
 
-	/** A pinned request for the rest of a run of chunks, its answer checked before any byte is kept. */
-	async #openRange(run: readonly Chunk[], started: (request: Tracked) => void): Promise<Opened> {
-		const { url, plan, facts, requests } = this.#download;
+	/**
+	 * A pinned request for the rest of a run of chunks, its answer checked before any byte is kept.
+	 * In the first round sent along with discovery (the size known, issue 13), the pin is not known
+	 * yet: the request goes unpinned, and its answer waits for discovery's verdict, then must carry
+	 * the validator that pins (no precondition guarded it). Undefined when discovery chose another
+	 * way to read the object.
+	 */
+	async #openRange(run: readonly Chunk[], started: (request: Tracked) => void): Promise<Opened | undefined> {
+		const download = this.#download;
+		const { url, plan, requests } = download;
 		const { size } = plan;
-		const { pin, totalFromCaller } = facts;
+		const early = download.facts.pin === undefined;
 		const range = remaining(run);
 		const last = size !== undefined && range.end === size - 1;
-		const opened = await requests.open(range, pin, run[0], last && totalFromCaller, started);
+		// The last chunk of an early round asks open-ended: its total comes from the caller's `size`.
+		const opened = await requests.open(range, download.facts.pin, run[0], last && (early || download.facts.totalFromCaller), started);
 		try {
+			if (early && !(await this.#verdict(opened, run))) {
+				discard(opened);
+				return undefined;
+			}
+			const { pin, totalFromCaller } = download.facts;
 			checkPartial(opened.response, range, { url, pin, size, totalFromCaller });
-			checkDigestUnchanged(opened.response, facts.digest, range, url);
+			checkDigestUnchanged(opened.response, download.facts.digest, range, url);
+			if (early && pin && !carriesPin(pin, opened.response.headers)) {
+				throw new UnexpectedResponseError(`sent before the revision was pinned, the answer carries no ${pin.kind === 'etag' ? 'ETag' : 'Last-Modified'} to compare`, {
+					url,
+					range,
+					status: opened.response.status,
+					retryable: true,
+				});
+			}
+			download.checked(opened.response);
 			return opened;
 		} catch (error) {
 			discard(opened);
 			throw error;
 		}
+	}
+
+	/** Waits for discovery's verdict without reading a byte; no stall is counted meanwhile, nor a hedge. */
+	async #verdict(opened: Opened, run: readonly Chunk[]): Promise<boolean> {
+		opened.watchdog.stop();
+		const pinned = await this.#download.discovered;
+		opened.watchdog.resume();
+		const now = performance.now();
+		for (const chunk of run) chunk.lastProgressAt = now;
+		return pinned && !this.#download.settled;
 	}
 }

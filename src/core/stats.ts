@@ -22,6 +22,9 @@ export interface DownloadStats {
 	maxBufferedBytes: number;
 	/** Bytes received from the network and kept (duplicates of a hedge not counted). */
 	bytesReceived: number;
-	/** Bytes handed to the consumer, in order. */
+	/**
+	 * Bytes of the object handed to the consumer, in order. A resumed download (`resume`) counts
+	 * on from the checkpoint's offset, so that it always says how far into the object the stream is.
+	 */
 	loaded: number;
 }

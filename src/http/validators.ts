@@ -62,3 +62,14 @@ export function pinMismatch(pin: Pin, headers: Headers): { what: string; expecte
 	}
 	return undefined;
 }
+
+/**
+ * Whether a response carries the validator that pins, to compare: a request sent before the pin
+ * was known (the first round, sent with discovery) had no precondition to guard it, so a missing
+ * header cannot be taken for agreement there.
+ */
+export function carriesPin(pin: Pin, headers: Headers): boolean {
+	if (pin.kind === 'etag') return headers.get('etag') !== null;
+	if (pin.kind === 'last-modified') return headers.get('last-modified') !== null;
+	return true;
+}

@@ -136,9 +136,17 @@ describeChromium('Chromium: data on another origin', () => {
 		expect(result.sha256).toBe(await objectSha256(SIZE, objectSeed));
 		expect(result.info).toMatchObject({ mode: 'parallel', size: SIZE, lastModified });
 		expect(result.info?.etag).toBeUndefined();
-		const chunkGets = gets(data.requestsTo('/hidden-sized.bin')).slice(1);
-		expectChunkRuns(gets(data.requestsTo('/hidden-sized.bin')).map((record) => record.range), SIZE, CHUNK);
-		for (const record of chunkGets) {
+		// The size is given, so the first round went out with discovery (issue 13), before the pin
+		// was known: those 4 are unpinned (and need no preflight), checked against discovery's
+		// Last-Modified instead; every later one is pinned by it.
+		const all = gets(data.requestsTo('/hidden-sized.bin'));
+		expectChunkRuns(all.map((record) => record.range), SIZE, CHUNK);
+		for (const record of all.slice(0, 4)) {
+			expect(record.headers['if-unmodified-since']).toBeUndefined();
+			expect(record.headers['if-match']).toBeUndefined();
+		}
+		expect(all.length).toBeGreaterThan(4);
+		for (const record of all.slice(4)) {
 			expect(record.headers['if-unmodified-since']).toBe(lastModified);
 			expect(record.headers['if-match']).toBeUndefined();
 		}

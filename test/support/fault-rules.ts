@@ -10,6 +10,9 @@ import { type FaultKind, resolveAt, type Schedule } from './schedules.ts';
 
 const KiB = 1024;
 
+/** A request header that keeps a request out of the schedule: not struck, not counted. */
+export const UNSCHEDULED = 'x-unscheduled';
+
 /** The origin's fault for one request, from what the schedule drew for it. */
 export function toFault(kind: FaultKind, request: FaultRequest, size: number): Fault | undefined {
 	const range = request.range;
@@ -62,6 +65,8 @@ export interface InstalledSchedule {
 	readonly changed: boolean;
 	/** Clears the rule and removes the object. */
 	remove(): void;
+	/** Starts striking (and counting) requests, after a run installed `paused`. */
+	start(): void;
 }
 
 /**
@@ -70,7 +75,7 @@ export interface InstalledSchedule {
  * chunk and how many times that chunk was asked for, or by its number), and the object replaced
  * once the schedule's revision change is due.
  */
-export function installSchedule(origin: Origin, path: string, s: Schedule): InstalledSchedule {
+export function installSchedule(origin: Origin, path: string, s: Schedule, { paused = false } = {}): InstalledSchedule {
 	const revisions: Uint8Array[] = [];
 	const corrupted: Uint8Array[] = [];
 	const draw = s.integrity;
@@ -93,7 +98,11 @@ export function installSchedule(origin: Origin, path: string, s: Schedule): Inst
 	let count = 0;
 	let changed = false;
 	let servedSize = s.size;
+	let striking = !paused;
 	origin.fault(path, (request) => {
+		// Paused, or a request marked as not the scheduled run's: a run before the scheduled one
+		// (the first run of a resume, whose last request may arrive late) meets no fault.
+		if (!striking || request.headers[UNSCHEDULED] !== undefined) return undefined;
 		count++;
 		// This request is answered from the object as it is now; a replacement serves the next one on.
 		const size = servedSize;
@@ -134,6 +143,9 @@ export function installSchedule(origin: Origin, path: string, s: Schedule): Inst
 		remove() {
 			origin.fault(path, undefined);
 			origin.remove(path);
+		},
+		start() {
+			striking = true;
 		},
 	};
 }

@@ -102,6 +102,8 @@ export interface Fault {
   body?: string;
   /** Wait before sending headers (time to first byte). Adds to shape().ttfbMs. */
   delayMs?: number;
+  /** Wait for this promise too before sending headers (after delayMs): holds an answer until a test says so. */
+  until?: Promise<unknown>;
   /** Destroy the connection without any response (after delayMs). */
   dropConnection?: boolean;
   /** Answer 200 with the full body even if a Range was sent. */
@@ -674,6 +676,7 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     // time to first byte
     const delay = (shape?.ttfbMs ?? 0) + (f.delayMs ?? 0);
     if (delay > 0) await sleep(delay, st);
+    if (f.until !== undefined) await Promise.race([f.until, new Promise<void>((r) => st.onClose(r))]);
     if (st.closed) return;
 
     if (f.dropConnection === true) {

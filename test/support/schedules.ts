@@ -109,6 +109,14 @@ export interface IntegrityDraw {
 	corruptAt: number | null;
 }
 
+/**
+ * The download resumes an earlier one: a first run without faults reads `fraction` of the object
+ * (to its end at 1), and the scheduled run continues from its checkpoint (`resume`).
+ */
+export interface Resume {
+	fraction: number;
+}
+
 export interface Schedule {
 	chunkSize: number;
 	size: number;
@@ -118,6 +126,7 @@ export interface Schedule {
 	revision: RevisionChange | null;
 	consumer: Consumer;
 	integrity: IntegrityDraw | null;
+	resume: Resume | null;
 }
 
 /** Chunk sizes: small powers of two, and odd ones that do not line up with the origin's 64 KiB slices. */
@@ -231,6 +240,11 @@ export const schedule: fc.Arbitrary<Schedule> = fc
 			revision,
 			consumer,
 			integrity,
+			// Fractions per mille: fast-check's doubles lean to 0 and tiny values, offsets would too.
+			resume: fc.oneof(
+				{ arbitrary: fc.constant(null), weight: 4 },
+				{ arbitrary: fc.oneof({ arbitrary: fc.constantFrom(0, 1), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 999 }).map((n) => n / 1000), weight: 4 }).map((fraction) => ({ fraction })), weight: 1 },
+			),
 		}),
 	);
 

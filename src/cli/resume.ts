@@ -1,0 +1,93 @@
+/**
+ * `--continue` (issue 15): `FILE.part` is continued from the checkpoint kept beside it in
+ * `FILE.part.json`, never guessed from its length. The sidecar is replaced atomically (a new file
+ * renamed over it), and only ever claims bytes already flushed to `FILE.part`, so a kill -9 at
+ * any moment leaves a pair that continues correctly, losing at most the bytes since the last
+ * flush.
+ */
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { Checkpoint } from '../core/checkpoint.ts';
+
+/** What the sidecar holds: the library's checkpoint, its offset the bytes flushed to FILE.part. */
+export interface Sidecar {
+	/** The format, for a later version to tell its own. */
+	version: 1;
+	checkpoint: Checkpoint;
+}
+
+export function partName(file: string): string {
+	return `${file}.part`;
+}
+
+export function sidecarName(file: string): string {
+	return `${file}.part.json`;
+}
+
+/** `--continue` cannot apply: the one line says why and how to start over. Exit status 1. */
+export class ContinueError extends Error {
+	override name = 'ContinueError';
+}
+
+async function size(path: string): Promise<number | undefined> {
+	try {
+		return (await stat(path)).size;
+	} catch (error) {
+		if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+		throw error;
+	}
+}
+
+/**
+ * The checkpoint to continue `FILE.part` from; undefined when there is nothing to continue
+ * (neither file exists: the download starts from the beginning). Refuses, with a
+ * `ContinueError`, a `.part` without its sidecar, a sidecar without its `.part`, a sidecar it
+ * cannot read, and a `.part` shorter than its sidecar claims. The checkpoint itself is checked by
+ * the library (`resume`), which refuses a malformed one at construction.
+ */
+export async function findCheckpoint(file: string): Promise<Checkpoint | undefined> {
+	const part = partName(file);
+	const side = sidecarName(file);
+	const partSize = await size(part);
+	let text: string;
+	try {
+		text = await readFile(side, 'utf8');
+	} catch (error) {
+		if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+		if (partSize === undefined) return undefined;
+		throw new ContinueError(`${part} has no ${side} beside it: --continue cannot tell how much of it is good; remove ${part}, or run without --continue, to start over`);
+	}
+	if (partSize === undefined) throw new ContinueError(`${side} has no ${part} beside it: remove ${side}, or run without --continue, to start over`);
+	let sidecar: Partial<Sidecar>;
+	try {
+		sidecar = JSON.parse(text) as Partial<Sidecar>;
+	} catch {
+		throw new ContinueError(`${side} is not valid JSON: run without --continue to start over`);
+	}
+	const checkpoint = sidecar?.checkpoint;
+	if (sidecar?.version !== 1 || typeof checkpoint !== 'object' || checkpoint === null) {
+		throw new ContinueError(`${side} is not a checkpoint of this program: run without --continue to start over`);
+	}
+	if (typeof checkpoint.offset === 'number' && partSize < checkpoint.offset) {
+		throw new ContinueError(`${part} holds ${partSize} bytes, fewer than the ${checkpoint.offset} that ${side} claims: run without --continue to start over`);
+	}
+	return checkpoint;
+}
+
+/** Replaces the sidecar atomically: written and flushed under another name, then renamed over it. */
+export async function writeSidecar(file: string, checkpoint: Checkpoint): Promise<void> {
+	const side = sidecarName(file);
+	const fresh = `${side}.new`;
+	const handle = await open(fresh, 'w');
+	try {
+		await handle.writeFile(`${JSON.stringify({ version: 1, checkpoint } satisfies Sidecar)}\n`);
+		await handle.sync();
+	} finally {
+		await handle.close();
+	}
+	await rename(fresh, side);
+}
+
+export async function removeSidecar(file: string): Promise<void> {
+	await rm(sidecarName(file), { force: true });
+	await rm(`${sidecarName(file)}.new`, { force: true });
+}
