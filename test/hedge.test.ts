@@ -254,6 +254,27 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/run-stall.bin', undefined);
 	});
 
+	it('hedges a run let go early (overlap) that stalls once no slot is busy', async () => {
+		// Regression: the stall check ran only while a run held a slot. A run let go near its end
+		// holds none: when it stalled after the other slots had finished (the last chunks, or a
+		// run left short by a stolen tail), nothing looked at it and its stall was waited out.
+		// Two 256 KiB chunks, too small for a tail to pay, for two slots: the first comes at once;
+		// the second at 512 KiB/s, let go as it nears its end (less than a time to first byte of
+		// body left), then quiet 16 KiB before its end.
+		const chunk = 256 * KiB;
+		const stallAt = chunk - 16 * KiB;
+		const rule: FaultRule = (request) =>
+			request.range?.start === chunk && request.range.end === 2 * chunk - 1
+				? { delayMs: 100, bytesPerSecond: 2 * chunk, stallAfterBytes: stallAt, stallMs: 2000 }
+				: { delayMs: 100 };
+		const { download, records } = await shapedDownload('/early-stall.bin', 39, 2 * chunk, rule, { chunkSize: chunk, concurrency: 2, hedge: { after: 100 } });
+		expect(download.stats.overlaps).toBe(1);
+		expect(download.stats.steals).toBe(0);
+		// The rest of the quiet run, asked for again (hedging has no room on top: the run holds it).
+		expect(records.map((record) => record.range)).toContain(`bytes=${chunk + stallAt}-${2 * chunk - 1}`);
+		expect(download.stats.hedges).toBeGreaterThanOrEqual(1);
+	});
+
 	it('makes no extra request with `hedge: false`', async () => {
 		const object = origin.put('/no-hedge.bin', { size: 4 * chunkSize, seed: 34 });
 		origin.fault('/no-hedge.bin', (request) => (request.count === 2 ? { stallAfterBytes: 1000, stallMs: 300 } : undefined));

@@ -81,4 +81,17 @@ describe('Slots', () => {
 		for (let i = 0; i < 3; i++) slots.leave('slot');
 		expect(slots.idle).toBe(true);
 	});
+
+	it('counts the runs still reading: those holding a slot and those let go early, not requests left behind', () => {
+		const slots = new Slots(2);
+		slots.take('slot');
+		slots.take('slot');
+		slots.move('slot', 'early');
+		expect([slots.running, slots.runs]).toEqual([1, 2]);
+		slots.leave('slot');
+		expect([slots.running, slots.runs]).toEqual([0, 1]);
+		slots.leave('early');
+		slots.take('detached');
+		expect([slots.runs, slots.idle]).toEqual([0, false]);
+	});
 });

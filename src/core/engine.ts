@@ -296,10 +296,14 @@ export class Engine implements Download {
 		}
 	}
 
-	/** Looks for stalled chunks while requests run; an idle download (a consumer that stopped reading) keeps no timer. */
+	/**
+	 * Looks for stalled chunks while runs read, those let go early (overlap) included: one of them
+	 * may be the last left (the end of the object, or a run left short by a stolen tail). An idle
+	 * download (a consumer that stopped reading) keeps no timer.
+	 */
 	#armHedgeTimer(): void {
 		const hedge = this.options.hedge;
-		if (!hedge || this.#hedgeTimer !== undefined || this.slots.running === 0 || this.settled) return;
+		if (!hedge || this.#hedgeTimer !== undefined || this.slots.runs === 0 || this.settled) return;
 		if (this.counters.hedges >= hedgeBudget(hedge.max, this.options.concurrency, this.plan.totalChunks)) return;
 		this.#hedgeTimer = setTimeout(() => {
 			this.#hedgeTimer = undefined;

@@ -33,6 +33,14 @@ export class Slots {
 		return this.#held.slot;
 	}
 
+	/**
+	 * Runs still reading their own requests: holding a slot, or let go early (overlap). A request
+	 * left behind by hedging is not one: it has been hedged already.
+	 */
+	get runs(): number {
+		return this.#held.slot + this.#held.early;
+	}
+
 	/** Requests in flight on top of the slots' own: left behind by hedging, or let go early (overlap). */
 	get extra(): number {
 		return this.#held.early + this.#held.detached;
