@@ -67,18 +67,24 @@ describe('Plan', () => {
 });
 
 describe('Slots', () => {
-	it('keeps the bound on requests in flight: concurrency slots, and maxHedging places on top for early and detached together', () => {
+	it('keeps the bounds on requests in flight: concurrency slots, one early place per slot, and maxHedging left behind', () => {
 		const slots = new Slots(4);
 		expect(slots.most).toBe(1);
 		for (let i = 0; i < 4; i++) slots.take('slot');
-		expect([slots.running, slots.free, slots.roomOnTop]).toEqual([4, false, true]);
-		slots.move('slot', 'early');
-		expect([slots.running, slots.extra, slots.free, slots.roomOnTop]).toEqual([3, 1, true, false]);
-		slots.leave('early');
+		expect([slots.running, slots.free, slots.mayLetGo, slots.mayLeave]).toEqual([4, false, true, true]);
+		// Every slot's run may be let go early (overlap), whatever hedging has left behind.
+		for (let i = 0; i < 4; i++) {
+			expect(slots.mayLetGo).toBe(true);
+			slots.move('slot', 'early');
+			slots.take('slot');
+		}
+		expect([slots.running, slots.extra, slots.free, slots.mayLetGo, slots.mayLeave]).toEqual([4, 4, false, false, true]);
 		slots.take('detached');
-		expect([slots.extra, slots.roomOnTop, slots.idle]).toEqual([1, false, false]);
+		expect([slots.extra, slots.detached, slots.mayLeave, slots.idle]).toEqual([5, 1, false, false]);
 		slots.leave('detached');
-		for (let i = 0; i < 3; i++) slots.leave('slot');
+		for (let i = 0; i < 4; i++) slots.leave('early');
+		expect(slots.mayLetGo).toBe(true);
+		for (let i = 0; i < 4; i++) slots.leave('slot');
 		expect(slots.idle).toBe(true);
 	});
 

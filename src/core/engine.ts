@@ -60,6 +60,8 @@ export class Engine implements Download {
 		overlaps: 0,
 		inFlight: 0,
 		maxInFlight: 0,
+		transferring: 0,
+		maxTransferring: 0,
 		bufferedBytes: 0,
 		maxBufferedBytes: 0,
 		bytesReceived: 0,
@@ -245,8 +247,8 @@ export class Engine implements Download {
 
 	/**
 	 * Hedges stalled chunks, then fills free slots with new runs while the window allows, then
-	 * steals tails once every chunk has started. Requests in flight never exceed
-	 * `concurrency + maxHedging` (see `Slots`).
+	 * steals tails once every chunk has started. Requests in flight stay within the bounds of
+	 * `Slots`.
 	 */
 	schedule(): void {
 		const { plan, slots } = this;
@@ -283,7 +285,7 @@ export class Engine implements Download {
 			headersDelay: headersDelay(after, this.requests.ttfb),
 			hedges: this.counters.hedges,
 			budget: hedgeBudget(hedge.max, this.options.concurrency, this.plan.totalChunks),
-			extra: this.slots.extra,
+			extra: this.slots.detached,
 			most: this.slots.most,
 			chunks: this.plan.everyChunk(),
 			slotRequest: (chunk) => this.requests.slotRequest(chunk),
