@@ -4,15 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { ParallelGetStream } from '../core/parallel-get-stream.ts';
+import type { ParallelGetStream } from '../core/parallel-get-stream.ts';
 import { type DownloadCommand, parseArgs, synopsis, usage, UsageError } from './args.ts';
-import { describeError } from './describe-error.ts';
-import { Interrupt, interruptExitCode } from './interrupt.ts';
-import { fileOutput, type Output, stdoutOutput } from './output.ts';
-import { Reporter } from './reporter.ts';
+import type { Output } from './output.ts';
 
 const program = 'parallel-get-stream';
 
@@ -63,6 +58,17 @@ async function download(command: DownloadCommand): Promise<number> {
 		// As curl does: binary data would garble the terminal. `-o -` still forces it.
 		return usageError('refusing to write binary data to a terminal: use -o FILE, or pipe the output');
 	}
+	// Loaded only for a download: `--version`, `--help` and usage errors start faster without them.
+	const [{ Readable }, { pipeline }, { ParallelGetStream }, { describeError }, { Interrupt, interruptExitCode }, { fileOutput, stdoutOutput }, { Reporter }] =
+		await Promise.all([
+			import('node:stream'),
+			import('node:stream/promises'),
+			import('../core/parallel-get-stream.ts'),
+			import('./describe-error.ts'),
+			import('./interrupt.ts'),
+			import('./output.ts'),
+			import('./reporter.ts'),
+		]);
 	const interrupt = new Interrupt();
 	const reporter = new Reporter({
 		mode: command.quiet ? 'quiet' : process.stderr.isTTY ? 'bar' : 'summary',
