@@ -92,8 +92,8 @@ describe('npm run demo', () => {
 		expect(hashes).toHaveLength(3);
 		expect(new Set(hashes).size).toBe(1);
 		expect(stdout).toMatch(/hashes: {3}match; files: all \d+ match what was packed/);
-		// Concurrency 4, plus at most one request started early as a slot's previous one ends (overlap).
-		expect(stdout).toMatch(/range requests, [45] at once/);
+		// Concurrency 4, plus up to one request per slot started early as its previous one ends (overlap).
+		expect(stdout).toMatch(/range requests, [4-8] at once/);
 		expect(stdout).toMatch(/speed-up: \d+\.\dx/);
 	});
 });

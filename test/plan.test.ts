@@ -67,18 +67,37 @@ describe('Plan', () => {
 });
 
 describe('Slots', () => {
-	it('keeps the bound on requests in flight: concurrency slots, and maxHedging places on top for early and detached together', () => {
+	it('keeps the bounds on requests in flight: concurrency slots, one early place per slot, and maxHedging left behind', () => {
 		const slots = new Slots(4);
 		expect(slots.most).toBe(1);
 		for (let i = 0; i < 4; i++) slots.take('slot');
-		expect([slots.running, slots.free, slots.roomOnTop]).toEqual([4, false, true]);
+		expect([slots.running, slots.free, slots.mayLetGo, slots.mayLeave]).toEqual([4, false, true, true]);
+		// Every slot's run may be let go early (overlap), whatever hedging has left behind.
+		for (let i = 0; i < 4; i++) {
+			expect(slots.mayLetGo).toBe(true);
+			slots.move('slot', 'early');
+			slots.take('slot');
+		}
+		expect([slots.running, slots.extra, slots.free, slots.mayLetGo, slots.mayLeave]).toEqual([4, 4, false, false, true]);
+		slots.take('detached');
+		expect([slots.extra, slots.detached, slots.mayLeave, slots.idle]).toEqual([5, 1, false, false]);
+		slots.leave('detached');
+		for (let i = 0; i < 4; i++) slots.leave('early');
+		expect(slots.mayLetGo).toBe(true);
+		for (let i = 0; i < 4; i++) slots.leave('slot');
+		expect(slots.idle).toBe(true);
+	});
+
+	it('counts the runs still reading: those holding a slot and those let go early, not requests left behind', () => {
+		const slots = new Slots(2);
+		slots.take('slot');
+		slots.take('slot');
 		slots.move('slot', 'early');
-		expect([slots.running, slots.extra, slots.free, slots.roomOnTop]).toEqual([3, 1, true, false]);
+		expect([slots.running, slots.runs]).toEqual([1, 2]);
+		slots.leave('slot');
+		expect([slots.running, slots.runs]).toEqual([0, 1]);
 		slots.leave('early');
 		slots.take('detached');
-		expect([slots.extra, slots.roomOnTop, slots.idle]).toEqual([1, false, false]);
-		slots.leave('detached');
-		for (let i = 0; i < 3; i++) slots.leave('slot');
-		expect(slots.idle).toBe(true);
+		expect([slots.runs, slots.idle]).toEqual([0, false]);
 	});
 });

@@ -72,6 +72,8 @@ export class Engine implements Download {
 		overlaps: 0,
 		inFlight: 0,
 		maxInFlight: 0,
+		transferring: 0,
+		maxTransferring: 0,
 		bufferedBytes: 0,
 		maxBufferedBytes: 0,
 		bytesReceived: 0,
@@ -381,8 +383,8 @@ export class Engine implements Download {
 
 	/**
 	 * Hedges stalled chunks, then fills free slots with new runs while the window allows, then
-	 * steals tails once every chunk has started. Requests in flight never exceed
-	 * `concurrency + maxHedging` (see `Slots`).
+	 * steals tails once every chunk has started. Requests in flight stay within the bounds of
+	 * `Slots`.
 	 */
 	schedule(): void {
 		const { plan, slots } = this;
@@ -419,7 +421,7 @@ export class Engine implements Download {
 			headersDelay: headersDelay(after, this.requests.ttfb),
 			hedges: this.counters.hedges,
 			budget: hedgeBudget(hedge.max, this.options.concurrency, this.plan.totalChunks),
-			extra: this.slots.extra,
+			extra: this.slots.detached,
 			most: this.slots.most,
 			chunks: this.plan.everyChunk(),
 			slotRequest: (chunk) => this.requests.slotRequest(chunk),
@@ -432,10 +434,14 @@ export class Engine implements Download {
 		}
 	}
 
-	/** Looks for stalled chunks while requests run; an idle download (a consumer that stopped reading) keeps no timer. */
+	/**
+	 * Looks for stalled chunks while runs read, those let go early (overlap) included: one of them
+	 * may be the last left (the end of the object, or a run left short by a stolen tail). An idle
+	 * download (a consumer that stopped reading) keeps no timer.
+	 */
 	#armHedgeTimer(): void {
 		const hedge = this.options.hedge;
-		if (!hedge || this.#hedgeTimer !== undefined || this.slots.running === 0 || this.settled) return;
+		if (!hedge || this.#hedgeTimer !== undefined || this.slots.runs === 0 || this.settled) return;
 		if (this.counters.hedges >= hedgeBudget(hedge.max, this.options.concurrency, this.plan.totalChunks)) return;
 		this.#hedgeTimer = setTimeout(() => {
 			this.#hedgeTimer = undefined;

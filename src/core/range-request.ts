@@ -69,11 +69,11 @@ export class RangeRequest {
 
 	/**
 	 * Near its end (overlap), the run gives its slot back so that the slot's next request starts
-	 * while this one reads its last bytes, if the allowance on top of the slots has room.
+	 * while this one reads its last bytes (see `Slots.mayLetGo`).
 	 */
 	#letGo(): void {
 		const download = this.#download;
-		if (download.settled || !download.slots.roomOnTop) return;
+		if (download.settled || !download.slots.mayLetGo) return;
 		(this.#run[this.#run.length - 1] as Chunk).nearEnd = undefined;
 		this.#place = 'early';
 		download.slots.move('slot', 'early');

@@ -96,6 +96,7 @@ export class Requests {
 		counters.inFlight++;
 		counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight);
 		let released = false;
+		let answered = false;
 		const release = (complete = false): void => {
 			if (released) return;
 			released = true;
@@ -103,6 +104,7 @@ export class Requests {
 			chunk?.requests.delete(controller);
 			this.#all.delete(controller);
 			counters.inFlight--;
+			if (answered) counters.transferring--;
 			// Drops the connection of a body that was not read to its end; a complete one keeps
 			// its connection for the next request.
 			if (!complete) controller.abort();
@@ -113,6 +115,11 @@ export class Requests {
 			const ttfb = performance.now() - sent;
 			this.ttfb = this.ttfb === undefined ? ttfb : 0.8 * this.ttfb + 0.2 * ttfb;
 			watchdog.touch();
+			if (!released) {
+				answered = true;
+				counters.transferring++;
+				counters.maxTransferring = Math.max(counters.maxTransferring, counters.transferring);
+			}
 			// Left behind while it waited, it stays behind.
 			if (request.state === 'waiting') request.state = 'reading';
 			return { response, request, offset: range?.start ?? 0, end: range?.end ?? Number.POSITIVE_INFINITY, watchdog, release };

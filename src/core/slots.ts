@@ -11,15 +11,19 @@ import { maxHedging } from './constants.ts';
 export type Place = 'slot' | 'early' | 'detached';
 
 /**
- * The bound on requests in flight, kept in one place. Invariants: `slot <= concurrency` (a run
- * starts only while `free`); `early + detached <= most` (a run is let go, or a request left behind,
- * only while `roomOnTop`); each run has at most one request of its own in flight, each request
- * left behind is one; so requests in flight never exceed `concurrency + maxHedging(concurrency)`.
- * A place is taken once and given back once, by whoever took it.
+ * The bounds on requests in flight, kept in one place (issue 13, decision 1). Invariants:
+ * `slot <= concurrency` (a run starts only while `free`); `early <= concurrency` (a run is let go
+ * only while `mayLetGo`); `detached <= most` (a request is left behind only while `mayLeave`);
+ * each run has at most one request of its own in flight, each request left behind is one. So
+ * requests in flight never exceed `2 x concurrency + maxHedging(concurrency)`, and
+ * `concurrency + maxHedging(concurrency)` with overlap off. `concurrency` counts connections
+ * transferring: a run let go early reads its last bytes while its slot's next request waits for
+ * its answer, which moves no byte until then. A place is taken once and given back once, by
+ * whoever took it.
  */
 export class Slots {
 	readonly concurrency: number;
-	/** Places on top of the slots, for `early` and `detached` together. */
+	/** Requests left behind by hedging at most: the hedges' own allowance. */
 	readonly most: number;
 	readonly #held: Record<Place, number> = { slot: 0, early: 0, detached: 0 };
 
@@ -33,6 +37,14 @@ export class Slots {
 		return this.#held.slot;
 	}
 
+	/**
+	 * Runs still reading their own requests: holding a slot, or let go early (overlap). A request
+	 * left behind by hedging is not one: it has been hedged already.
+	 */
+	get runs(): number {
+		return this.#held.slot + this.#held.early;
+	}
+
 	/** Requests in flight on top of the slots' own: left behind by hedging, or let go early (overlap). */
 	get extra(): number {
 		return this.#held.early + this.#held.detached;
@@ -42,8 +54,19 @@ export class Slots {
 		return this.#held.slot < this.concurrency;
 	}
 
-	get roomOnTop(): boolean {
-		return this.extra < this.most;
+	/** Requests left behind by hedging, still in flight. */
+	get detached(): number {
+		return this.#held.detached;
+	}
+
+	/** A run may be let go early (overlap): at most one per slot reads its last bytes so. */
+	get mayLetGo(): boolean {
+		return this.#held.early < this.concurrency;
+	}
+
+	/** A quiet request may be left behind (hedging) rather than aborted and asked for again. */
+	get mayLeave(): boolean {
+		return this.#held.detached < this.most;
 	}
 
 	/** Nothing holds a place: every run and every request left behind has ended. */

@@ -14,9 +14,20 @@ export interface DownloadStats {
 	steals: number;
 	/** Times a slot was let go to start its next request before its current one ended (`overlap`). */
 	overlaps: number;
-	/** Requests in flight now, and the most at any time. */
+	/**
+	 * Requests in flight now, and the most at any time: within `concurrency` plus the hedges'
+	 * `max(1, ceil(concurrency / 4))` with `overlap: false`; with overlap, each slot's next request
+	 * may be sent before its current one ends, up to `2 x concurrency` plus the hedges'.
+	 */
 	inFlight: number;
 	maxInFlight: number;
+	/**
+	 * Responses whose body is being read now (their headers in, not yet ended), and the most at any
+	 * time: the connections moving bytes, about `concurrency` (a request sent early moves none until
+	 * its answer comes).
+	 */
+	transferring: number;
+	maxTransferring: number;
 	/** Bytes received and not yet handed to the consumer, now and at most. */
 	bufferedBytes: number;
 	maxBufferedBytes: number;

@@ -124,6 +124,7 @@ export function checkOutcome(outcome: Outcome, s: Schedule, abortReason: unknown
 
 export interface StatsLike {
 	requests: number;
+	maxTransferring: number;
 	retries: number;
 	hedges: number;
 	steals: number;
@@ -134,7 +135,8 @@ export interface StatsLike {
 
 /**
  * The documented bounds (README "Options", "Straggler mitigation", "Memory"): requests in
- * flight within `concurrency + max(1, ceil(concurrency / 4))`, bytes held within
+ * flight within `concurrency + max(1, ceil(concurrency / 4))`, twice `concurrency` plus that
+ * with overlap on, responses read at once within requests in flight, bytes held within
  * `2 x concurrency x chunkSize`, requests within one per chunk plus discovery's, plus one per
  * retry, hedge and steal, and steals within `2 x concurrency`. `size` is the largest of the
  * sizes the download may have believed (a wrong total is believed until contradicted).
@@ -143,8 +145,9 @@ export function checkStats(stats: StatsLike, s: Schedule, size: number): string[
 	const { concurrency } = s.options;
 	const { chunkSize } = s;
 	const out: string[] = [];
-	const inFlightBound = concurrency + Math.max(1, Math.ceil(concurrency / 4));
-	if (stats.maxInFlight > inFlightBound) out.push(`maxInFlight ${stats.maxInFlight} > ${inFlightBound}`);
+	const inFlightBound = (s.options.overlap ? 2 : 1) * concurrency + Math.max(1, Math.ceil(concurrency / 4));
+	if (stats.maxInFlight > inFlightBound) out.push(`maxInFlight ${stats.maxInFlight} > ${inFlightBound} (overlap ${s.options.overlap})`);
+	if (stats.maxTransferring > stats.maxInFlight) out.push(`maxTransferring ${stats.maxTransferring} > maxInFlight ${stats.maxInFlight}`);
 	const window = 2 * concurrency * chunkSize;
 	if (stats.maxBufferedBytes > window) out.push(`maxBufferedBytes ${stats.maxBufferedBytes} > ${window} (2 x ${concurrency} x ${chunkSize})`);
 	const requestBound = Math.max(1, Math.ceil(size / chunkSize)) + 1 + stats.retries + stats.hedges + stats.steals;

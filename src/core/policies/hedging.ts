@@ -6,8 +6,8 @@ import type { RequestState } from '../request.ts';
  * for again. The slot reading it leaves its quiet request behind, still in flight and still
  * feeding the chunk should it wake up, and asks for the rest of its chunks on a fresh request;
  * whichever completes a chunk first aborts the other. At most `maxHedging` requests are left
- * behind at once, counting those let go early (overlap); with that many, the quiet request is
- * aborted instead and asked for again at once (no backoff, no failure counted). These are the
+ * behind at once (the hedges' own allowance, apart from overlap's); with that many, the quiet
+ * request is aborted instead and asked for again at once (no backoff, no failure counted). These are the
  * decisions, made from a read-only view; the engine carries them out.
  */
 
@@ -28,7 +28,7 @@ export interface HedgeView<C extends QuietChunk, R extends { readonly state: Req
 	/** Hedges made so far, and the most the download may make. */
 	readonly hedges: number;
 	readonly budget: number;
-	/** Requests in flight on top of the slots (see `Slots.extra`), and the most there may be. */
+	/** Requests left behind by hedging, in flight (see `Slots.detached`), and the most there may be. */
 	readonly extra: number;
 	readonly most: number;
 	readonly chunks: Iterable<C>;
