@@ -259,6 +259,16 @@ describe.each([
 		expect(ranges(path).filter((value) => value?.endsWith(`-${range.end}`))).toEqual([`bytes=${range.start}-${range.end}`, `bytes=${range.start + 1000}-${range.end}`]);
 	});
 
+	it('a body slower than `stallTimeout` in all, but never quiet that long: no stall, no retry', async () => {
+		const { path, url, sha256 } = object();
+		// 64 KiB at 64 KiB/s: a second for the chunk, in pieces about 20 ms apart.
+		origin.fault(path, (request) => (chunkOf(request) === chunk ? { bytesPerSecond: 64 * KiB } : undefined));
+		const download = new ParallelGetStream(url, { stallTimeout: 400 });
+		expect((await drain(download.readable)).sha256).toBe(await sha256());
+		expect(download.stats.retries).toBe(0);
+		expect(ranges(path)).toEqual([first, second]);
+	});
+
 	it('a 503 that keeps coming: exactly limit + 1 attempts', async () => {
 		const { path, url } = object();
 		origin.fault(path, (request) => (chunkOf(request) === chunk ? { status: 503 } : undefined));
