@@ -96,10 +96,12 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/gc-loser.bin', undefined);
 	});
 
-	it('keeps the original when it resumes first, and aborts the hedge', async () => {
+	it('keeps the original when it resumes first, and aborts both its hedges', async () => {
 		const object = origin.put('/loser.bin', { size: 4 * chunkSize, seed: 32 });
 		origin.fault('/loser.bin', (request) => {
-			if (request.range?.start === chunkSize && request.count <= 4) return { stallAfterBytes: 1000, stallMs: 400 };
+			// Quiet for 1.5 s: long past both hedges (at about 100 and 200 ms), even with the
+			// timers of a busy machine late by a second.
+			if (request.range?.start === chunkSize && request.count <= 4) return { stallAfterBytes: 1000, stallMs: 1500 };
 			// The hedge for that chunk is slow to answer: the original wins.
 			if (request.range?.start === chunkSize + 1000) return { delayMs: 5000 };
 			return undefined;
@@ -107,10 +109,8 @@ describe('ParallelGetStream hedging', () => {
 		const download = new ParallelGetStream(origin.url('/loser.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		// A hedge that does not answer within the hedge delay is given up for a second one, which
-		// does no better here.
-		expect(download.stats).toMatchObject({ hedgesWon: 0, bytesReceived: 4 * chunkSize });
-		expect(download.stats.hedges).toBeGreaterThanOrEqual(1);
-		expect(download.stats.hedges).toBeLessThanOrEqual(2);
+		// does no better here; a chunk is hedged twice at most (the budget for concurrency 2 is 2 too).
+		expect(download.stats).toMatchObject({ hedges: 2, hedgesWon: 0, bytesReceived: 4 * chunkSize });
 		await origin.whenIdle();
 		const hedges = origin.requestsTo('/loser.bin').filter((record) => record.range === `bytes=${chunkSize + 1000}-${2 * chunkSize - 1}`);
 		expect(hedges).toHaveLength(download.stats.hedges);
@@ -220,7 +220,8 @@ describe('ParallelGetStream hedging', () => {
 		// concurrency 4.
 		expect(download.stats.hedges).toBe(Math.ceil(chunks / 4));
 		// Each chunk is started by one request at most (a run superseded by a hedge goes on from
-		// the next chunk), so everything beyond the chunks is a hedge.
+		// the next chunk), so everything beyond the chunks is a hedge. A bound, not a count: how
+		// many chunks each request covers (one or two) depends on the window at the time.
 		expect(download.stats.requests).toBeLessThanOrEqual(chunks + Math.ceil(chunks / 4));
 		// Counted by the client: the origin sees an aborted loser close a moment later.
 		expect(download.stats.maxInFlight).toBeLessThanOrEqual(4 + 1);
@@ -324,6 +325,9 @@ describe('ParallelGetStream tail stealing', () => {
 		// Hedging on but slow to start, so every extra request is a stolen tail.
 		const { object, download, records } = await stealable('/steal.bin', 51, { after: 5000 });
 		const stats = download.stats;
+		// How many tails are split off depends on the pace measured when slots come free, which a
+		// busy machine moves: at least one here, at most 2 x concurrency (README, tail stealing).
+		// The requests are counted exactly against it below.
 		expect(stats.steals).toBeGreaterThanOrEqual(1);
 		expect(stats.steals).toBeLessThanOrEqual(2 * 4);
 		expect(stats).toMatchObject({ hedges: 0, retries: 0, bytesReceived: 2 * MiB, requests: 2 + stats.steals });
@@ -379,6 +383,8 @@ describe('ParallelGetStream overlapping requests', () => {
 
 	it('sends a slot’s next request while its current one ends, within 2 x concurrency in flight', async () => {
 		const stats = await overlapped('/overlapped.bin', 61, true);
+		// Which requests start early depends on the pace measured as each nears its end: at least
+		// one at this pace; the requests themselves are counted exactly (no more than without overlap).
 		expect(stats.overlaps).toBeGreaterThanOrEqual(1);
 		// More than the 2 slots at once, never more than one early request per slot: counted by
 		// the client, and seen at the origin.
@@ -429,14 +435,20 @@ describe('ParallelGetStream with hedging, tail stealing and overlap together (th
 		});
 		const { download, records } = await shapedDownload('/all-on.bin', 63, size, rule, { chunkSize: chunk, concurrency: 4, hedge: { after: 100 } });
 		const stats = download.stats;
+		// Which responses stall (every third one) depends on how the chunks fell into requests,
+		// which the window decides at the time: some are hedged, within the budget.
 		expect(stats.hedges).toBeGreaterThanOrEqual(1);
+		expect(stats.hedges).toBeLessThanOrEqual(Math.max(4, Math.ceil(9 / 4)));
 		// Whether a tail pays depends on the pace measured, which a busy machine lowers: stealing
 		// is shown to act in its own tests above; here it may, and the bounds must hold either way.
 		expect(stats.steals).toBeLessThanOrEqual(2 * 4);
+		// Overlap acts at this pace (40 ms to first byte, 1 MiB chunks at 4 MiB/s); how often depends on the pace measured.
 		expect(stats.overlaps).toBeGreaterThanOrEqual(1);
 		expect(stats.maxInFlight).toBeLessThanOrEqual(2 * 4 + 1);
 		expect(stats.bytesReceived).toBe(size);
 		expect(stats.requests).toBe(records.length);
+		// README, requests made: at most one per chunk, plus the retries, hedges and stolen tails.
+		expect(stats.requests).toBeLessThanOrEqual(9 + stats.retries + stats.hedges + stats.steals);
 		await vi.waitFor(() => expect(download.stats.inFlight).toBe(0));
 	});
 });

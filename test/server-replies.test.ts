@@ -160,6 +160,22 @@ describe('server replies to a later chunk', () => {
 		expect(origin.requestsTo(path)[1]?.headers['if-unmodified-since']).toBe(lastModified);
 	});
 
+	it.each([
+		['the first chunk (discovery)', 0],
+		['the last chunk', 1],
+	])('an over-long body whose extra bytes come after a pause, in %s: ERR_BODY_TOO_LONG, not a clean end', async (_case, chunk) => {
+		// Regression: once a request had completed its run, the failure of its next read no longer
+		// counted (as for a request a hedge made redundant), so extra bytes that came in a read of
+		// their own were dropped and the download ended as if the server had sent what it said.
+		const { path, url } = object();
+		origin.fault(path, (request) => (chunkOf(request) === chunk ? { stallAfterBytes: chunkSize, stallMs: 300, extraBytes: 10 } : undefined));
+		const { error, delivered } = await readToError(new ParallelGetStream(url).readable);
+		expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_LONG', range: { start: chunk * chunkSize, end: (chunk + 1) * chunkSize - 1 } });
+		expect(delivered).toBeLessThanOrEqual(size);
+		// Not retried: the server is not sending what it said.
+		expect(ranges(path)).toEqual([first, second]);
+	});
+
 	it('another ETag from a server that ignores If-Match: RevisionChangedError', async () => {
 		const { path, url } = object();
 		origin.fault(path, (request) => (chunkOf(request) === 1 ? { etag: '"other"', ignoreConditionals: true } : undefined));
@@ -241,6 +257,16 @@ describe.each([
 		expect(error).toMatchObject({ name: 'RetriesExhaustedError', code: 'ERR_RETRIES_EXHAUSTED', attempts: 2, range: { start: range.start + 1000, end: range.end } });
 		expect(error.cause).toMatchObject({ name: 'StallError', code: 'ERR_STALLED', timeout: 100 });
 		expect(ranges(path).filter((value) => value?.endsWith(`-${range.end}`))).toEqual([`bytes=${range.start}-${range.end}`, `bytes=${range.start + 1000}-${range.end}`]);
+	});
+
+	it('a body slower than `stallTimeout` in all, but never quiet that long: no stall, no retry', async () => {
+		const { path, url, sha256 } = object();
+		// 64 KiB at 64 KiB/s: a second for the chunk, in pieces about 20 ms apart.
+		origin.fault(path, (request) => (chunkOf(request) === chunk ? { bytesPerSecond: 64 * KiB } : undefined));
+		const download = new ParallelGetStream(url, { stallTimeout: 400 });
+		expect((await drain(download.readable)).sha256).toBe(await sha256());
+		expect(download.stats.retries).toBe(0);
+		expect(ranges(path)).toEqual([first, second]);
 	});
 
 	it('a 503 that keeps coming: exactly limit + 1 attempts', async () => {

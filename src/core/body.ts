@@ -59,12 +59,17 @@ export async function readInto(download: Download, run: readonly Chunk[], opened
 			if (value.byteLength === 0) continue;
 			opened.watchdog.touch();
 			if (offset + value.byteLength > end + 1) {
-				throw new UnexpectedResponseError(`the body is longer than the ${end + 1 - opened.offset} bytes asked for`, {
+				const error = new UnexpectedResponseError(`the body is longer than the ${end + 1 - opened.offset} bytes asked for`, {
 					url: download.url,
 					range: { start: opened.offset, end },
 					status: opened.response.status,
 					code: 'ERR_BODY_TOO_LONG',
 				});
+				// Fails the download here, not through the run's retries: the extra bytes may come in
+				// a read of their own after this request completed its run, when a failure of the run
+				// no longer counts (that is for a request made redundant by another).
+				download.fail(error);
+				throw error;
 			}
 			if (chunk.length > windowBytes(download)) {
 				await readWithin(download, chunk, offset, value, opened);
