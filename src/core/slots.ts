@@ -15,15 +15,22 @@ export type Place = 'slot' | 'early' | 'detached';
  * starts only while `free`); `early + detached <= most` (a run is let go, or a request left behind,
  * only while `roomOnTop`); each run has at most one request of its own in flight, each request
  * left behind is one; so requests in flight never exceed `concurrency + maxHedging(concurrency)`.
- * A place is taken once and given back once, by whoever took it.
+ * A place is taken once and given back once, by whoever took it. Adaptive concurrency changes
+ * `concurrency` (`resize`): runs above a lowered one end by themselves and none starts until
+ * there is room, so requests in flight stay within the largest `concurrency` used plus its `most`.
  */
 export class Slots {
-	readonly concurrency: number;
+	concurrency: number;
 	/** Places on top of the slots, for `early` and `detached` together. */
-	readonly most: number;
+	most: number;
 	readonly #held: Record<Place, number> = { slot: 0, early: 0, detached: 0 };
 
 	constructor(concurrency: number) {
+		this.concurrency = concurrency;
+		this.most = maxHedging(concurrency);
+	}
+
+	resize(concurrency: number): void {
 		this.concurrency = concurrency;
 		this.most = maxHedging(concurrency);
 	}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maxHedging } from '../../src/core/constants.ts';
+import { StallError } from '../../src/errors/stall-error.ts';
+import { UnexpectedResponseError } from '../../src/errors/unexpected-response-error.ts';
 import {
 	budgetLimit,
 	type ConcurrencyBounds,
@@ -10,6 +12,7 @@ import {
 	MAX_HOLD_MEASURES,
 	MEASURE_MS,
 	paidFor,
+	pushbackOf,
 	PUSHBACK_HOLD_MS,
 	RESET_HOLD_MS,
 	START_CONCURRENCY,
@@ -233,6 +236,16 @@ describe('concurrency helpers', () => {
 	it('budgetLimit - one chunk of the budget per slot at least', () => {
 		expect(budgetLimit(128 * 2 ** 20, 8 * 2 ** 20)).toBe(16);
 		expect(budgetLimit(100, 8 * 2 ** 20)).toBe(1);
+	});
+
+	it('pushbackOf - 429 and 503 are throttling (Retry-After capped), network errors and short bodies resets, the rest nothing', () => {
+		const status = (code: number, retryAfter?: number) => new UnexpectedResponseError('x', { status: code, retryable: true, ...(retryAfter === undefined ? {} : { retryAfter }) });
+		expect(pushbackOf(status(503, 90_000), 5, 3, 60_000)).toEqual({ at: 5, kind: 'throttled', retryAfter: 60_000, accepted: 3 });
+		expect(pushbackOf(status(429), 5, 3, 60_000)).toEqual({ at: 5, kind: 'throttled', retryAfter: undefined, accepted: 3 });
+		expect(pushbackOf(new TypeError('fetch failed'), 5, 3, 60_000)).toMatchObject({ kind: 'reset' });
+		expect(pushbackOf(new UnexpectedResponseError('short', { code: 'ERR_BODY_TOO_SHORT', retryable: true }), 5, 3, 60_000)).toMatchObject({ kind: 'reset' });
+		expect(pushbackOf(status(500), 5, 3, 60_000)).toBeUndefined();
+		expect(pushbackOf(new StallError(100, {}), 5, 3, 60_000)).toBeUndefined();
 	});
 
 	it('refuses bounds with min above max', () => {

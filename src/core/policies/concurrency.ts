@@ -18,6 +18,9 @@
  * clock (test/policies/concurrency.test.ts). The engine feeds it and carries the target out.
  */
 
+import { isParallelGetError } from '../../errors/parallel-get-error.ts';
+import { UnexpectedResponseError } from '../../errors/unexpected-response-error.ts';
+
 /** Each connection added while doubling must bring at least this share of what one brought before. */
 export const GROW_SHARE = 0.75;
 /** A probe's connections are kept (or a probe's removal undone) from this share of a connection's pace on. */
@@ -83,6 +86,22 @@ interface Level {
 }
 
 type Phase = 'doubling' | 'hold' | 'probe-up' | 'probe-down';
+
+/**
+ * The pushback a failed attempt says, if any: a 429 or 503 (`throttled`, with its `Retry-After`
+ * up to `maxRetryAfter`); a network error (a reset, a refused connection) or a body that ended
+ * short (`reset`). A stall, another status or a verdict of this library's are not pushback.
+ */
+export function pushbackOf(error: unknown, at: number, accepted: number, maxRetryAfter: number): Pushback | undefined {
+	if (error instanceof UnexpectedResponseError) {
+		if (error.status === 429 || error.status === 503) {
+			const retryAfter = error.retryAfter === undefined ? undefined : Math.min(error.retryAfter, maxRetryAfter);
+			return { at, kind: 'throttled', retryAfter, accepted };
+		}
+		return error.code === 'ERR_BODY_TOO_SHORT' ? { at, kind: 'reset', accepted } : undefined;
+	}
+	return isParallelGetError(error) ? undefined : { at, kind: 'reset', accepted };
+}
 
 /** The most slots a memory budget allows: each slot needs one chunk of the window at least. */
 export function budgetLimit(maxBuffer: number, chunkSize: number): number {
