@@ -88,12 +88,13 @@ async function download(command: DownloadCommand): Promise<number> {
 			if (error instanceof TypeError || error instanceof RangeError) return usageError(error.message);
 			throw error;
 		}
+		const auto = command.concurrency === 'auto';
 		// The first response decides whether there is anything to write: a 404 leaves no file.
 		const info = await stream.info;
 		output = command.output === undefined || command.output === '-' ? stdoutOutput() : fileOutput(command.output);
 		reporter.start(() => {
-			const { loaded, inFlight } = stream.stats;
-			return { loaded, total: info.size, inFlight };
+			const { loaded, inFlight, concurrency } = stream.stats;
+			return { loaded, total: info.size, inFlight, ...(auto ? { auto: concurrency } : {}) };
 		});
 		// pipeline() waits for the writable at every write (backpressure), so memory stays
 		// within the download's own window however slow the disk or the reading process is.
@@ -107,6 +108,7 @@ async function download(command: DownloadCommand): Promise<number> {
 			requests: stats.requests,
 			maxInFlight: stats.maxInFlight,
 			retries: stats.retries,
+			...(auto ? { auto: { concurrency: stats.concurrency, most: stats.maxConcurrency } } : {}),
 		});
 		return exitCode.ok;
 	} catch (error) {
