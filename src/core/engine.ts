@@ -181,7 +181,7 @@ export class Engine implements Download {
 	failed(error: unknown): void {
 		const policy = this.#policy;
 		if (!policy || this.settled || this.facts.pin === undefined) return;
-		const pushback = pushbackOf(error, performance.now(), this.requests.answered, this.options.retry.maxRetryAfter);
+		const pushback = pushbackOf(error, performance.now(), this.counters.inFlight, this.options.retry.maxRetryAfter);
 		if (pushback) this.#setConcurrency(policy.pushback(pushback), policy.reason);
 	}
 

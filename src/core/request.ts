@@ -129,13 +129,6 @@ export class Requests {
 		return reason instanceof StallError || reason === RESTART ? reason : error;
 	}
 
-	/** Requests in flight that the server has answered (read by a slot, or left behind reading): what it is serving now. */
-	get answered(): number {
-		let count = 0;
-		for (const request of this.#all.values()) if (request.state === 'reading' || request.state === 'detached') count++;
-		return count;
-	}
-
 	/** The request a run's slot reads for `chunk`, not one left behind; none while no slot reads it. */
 	slotRequest(chunk: Chunk): Tracked | undefined {
 		for (const controller of chunk.requests) {

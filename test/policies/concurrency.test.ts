@@ -61,18 +61,23 @@ describe('ConcurrencyPolicy - growth', () => {
 
 	it('on a shared link, keeps the connections the last gain paid for: 40 per connection, 100 in all -> 3', () => {
 		const policy = new ConcurrencyPolicy(bounds());
+		// measure at 2, grow; settle; measure at 4 (too little), measure again (still); keep 3.
 		const targets = drive(policy, capped(40, 100), 6);
-		expect(targets).toEqual([4, 4, 3, 3, 3, 3]);
+		expect(targets).toEqual([4, 4, 4, 3, 3, 3]);
 	});
 
 	it('in a browser that queues connections past 6, stops at 6: the ones past it add nothing', () => {
 		const policy = new ConcurrencyPolicy(bounds());
-		expect(drive(policy, capped(10, 60), 8).slice(-3)).toEqual([6, 6, 6]);
+		// 4 -> 8 brings half a connection's share each: keep what it paid for (6), probe up once
+		// more at once (8, nothing), and hold at 6.
+		const targets = drive(policy, capped(10, 60), 20);
+		expect(targets.slice(3, 10)).toEqual([8, 8, 6, 6, 8, 8, 6]);
+		expect(held(targets.slice(10))).toBe(6);
 	});
 
 	it('does not grow when a connection adds nothing (a link one connection fills)', () => {
 		const policy = new ConcurrencyPolicy(bounds());
-		expect(drive(policy, () => 100, 4)).toEqual([4, 4, 2, 2]);
+		expect(drive(policy, () => 100, 5)).toEqual([4, 4, 4, 2, 2]);
 	});
 
 	it('counts no sample that is not saturated (the consumer set the pace), and restarts the measure', () => {
@@ -84,6 +89,15 @@ describe('ConcurrencyPolicy - growth', () => {
 		policy.sample({ at: 5200, ms: 100, bytes: 0, saturated: false });
 		expect(policy.sample({ at: 5400, ms: MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(START_CONCURRENCY);
 		expect(policy.sample({ at: 5600, ms: MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(2 * START_CONCURRENCY);
+	});
+
+	it('measures a doubling that seemed to bring too little once more, and the better measure counts', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		drive(policy, capped(10), 2);
+		expect(policy.target).toBe(4);
+		// A busy machine slows one measure at 4 down to what 2 brought: not yet a verdict.
+		expect(policy.sample({ at: 2000, ms: MEASURE_MS, bytes: 20 * MEASURE_MS, saturated: true })).toBe(4);
+		expect(policy.sample({ at: 2400, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true })).toBe(8);
 	});
 
 	it('discards the first sample at a new level (its connections still opening)', () => {
@@ -101,7 +115,7 @@ describe('ConcurrencyPolicy - probes while holding', () => {
 		const link = capped(40, 100);
 		const policy = new ConcurrencyPolicy(bounds());
 		const clock = { at: 0 };
-		drive(policy, link, 3, clock);
+		drive(policy, link, 4, clock);
 		expect(policy.target).toBe(3);
 		// Holding at 3: the probe goes to 4, which adds nothing on this link: back to 3.
 		const targets = drive(policy, link, HOLD_MEASURES + 3, clock);
@@ -112,7 +126,7 @@ describe('ConcurrencyPolicy - probes while holding', () => {
 	it('keeps probed connections that pay, and probes up again at once: the link opened up', () => {
 		const policy = new ConcurrencyPolicy(bounds());
 		const clock = { at: 0 };
-		drive(policy, capped(40, 100), 3, clock);
+		drive(policy, capped(40, 100), 4, clock);
 		expect(policy.target).toBe(3);
 		const targets = drive(policy, capped(40), 4 * (HOLD_MEASURES + 2), clock);
 		// 3 -> 4 (kept) -> 5 (kept) -> 6 ...: each probe pays on a link without a shared cap.

@@ -658,6 +658,12 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     const rangeHeader = rec.headers.range;
     const parsed = parseRange(rangeHeader, entry.size);
 
+    // fault rule
+    const rule = rules.get(entry.path);
+    const count = (counts.get(entry.path) ?? 0) + 1;
+    counts.set(entry.path, count);
+    rec.count = count;
+
     const limit = shapeOptions?.maxResponses;
     if (limit !== undefined) {
       if (serving >= limit.limit) {
@@ -674,12 +680,6 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
         serving -= 1;
       });
     }
-
-    // fault rule
-    const rule = rules.get(entry.path);
-    const count = (counts.get(entry.path) ?? 0) + 1;
-    counts.set(entry.path, count);
-    rec.count = count;
     let fault: Fault | undefined;
     if (rule !== undefined) {
       fault = rule({

@@ -2,16 +2,16 @@
  * Adaptive concurrency (`concurrency: 'auto'`, issue 16): how many slots read at once, decided
  * from what the download measures. It starts small and doubles while the aggregate throughput
  * rises almost in proportion (each added connection brings at least `GROW_SHARE` of what one
- * brought before); when a doubling brings less, it keeps the connections the gain paid for and
- * holds. While it holds it probes now and then, a quarter more or a quarter fewer, and keeps the
+ * brought before); when a doubling brings less, measured twice (a busy machine only slows a
+ * measure down: the better one counts), it keeps the connections the gain paid for and holds. While it holds it probes now and then, a quarter more or a quarter fewer, and keeps the
  * change when the added connections bring (or the removed ones took) at least `KEEP_SHARE` of a
  * connection's share, so a link whose capacity changes is followed both ways. "All requests
  * succeeding is no reason to add connections" (xet-core#930): only a measured gain is.
  *
  * The server's pushback wins over any measurement, at once: a 429 or 503 cuts to what the server
- * was serving when it refused (the requests that had an answer), less the allowance on top of
- * the slots, and growth waits out `Retry-After` (at least `PUSHBACK_HOLD_MS`); a reset or refused
- * connection takes one slot off. The bounds are the caller's `{ min, max }`, and `max` is also
+ * was serving when it refused (the other requests in flight), less the allowance on top of the
+ * slots, and growth waits out `Retry-After` (at least `PUSHBACK_HOLD_MS`), and probes come less
+ * often after each; a reset or refused connection takes one slot off. The bounds are the caller's `{ min, max }`, and `max` is also
  * held to what the memory budget allows (`budgetLimit`).
  *
  * Pure: every input carries its own time (`at`), so the decisions are tests of their own with no
@@ -36,7 +36,7 @@ export const MEASURE_MS = 400;
 export const HOLD_MEASURES = 4;
 export const MAX_HOLD_MEASURES = 32;
 /** After a 429 or 503, no growth for this long at least (or the server's `Retry-After`, if longer). */
-export const PUSHBACK_HOLD_MS = 10_000;
+export const PUSHBACK_HOLD_MS = 3_000;
 /** After a reset or refused connection, no growth for this long. */
 export const RESET_HOLD_MS = 2_000;
 
@@ -72,7 +72,10 @@ export interface Pushback {
 	readonly kind: 'throttled' | 'reset';
 	/** The server's `Retry-After`, in ms. */
 	readonly retryAfter?: number | undefined;
-	/** Requests in flight that the server had answered when it refused this one. */
+	/**
+	 * The other requests in flight when the server refused this one: what it was serving, as far
+	 * as the client can tell (a server counts a request from its arrival, before it answers).
+	 */
 	readonly accepted: number;
 }
 
@@ -152,6 +155,8 @@ export class ConcurrencyPolicy {
 	#quietUntil = Number.NEGATIVE_INFINITY;
 	#ceiling: number;
 	#lastCutAt = Number.NEGATIVE_INFINITY;
+	/** A doubling that seemed to bring too little, measured once more before it counts. */
+	#doubt: Level | undefined;
 
 	constructor(bounds: ConcurrencyBounds) {
 		if (!(bounds.min >= 1 && bounds.max >= bounds.min)) throw new RangeError(`bad bounds ${bounds.min}..${bounds.max}`);
@@ -210,8 +215,10 @@ export class ConcurrencyPolicy {
 		}
 		if (to < this.#target) this.#lastCutAt = event.at;
 		this.#phase = 'hold';
+		this.#doubt = undefined;
 		this.#holds = 0;
-		this.#holdFor = HOLD_MEASURES;
+		// A server that keeps refusing what the probes add is probed less and less often.
+		this.#holdFor = Math.min(MAX_HOLD_MEASURES, 2 * this.#holdFor);
 		this.#base = undefined;
 		this.#nextProbe = 'up';
 		this.#set(Math.max(min, to), event.kind);
@@ -229,16 +236,26 @@ export class ConcurrencyPolicy {
 		switch (this.#phase) {
 			case 'doubling': {
 				if (base !== undefined && efficiency(base, level) < GROW_SHARE) {
+					// A busy machine only ever slows a measure down: the better of two decides.
+					if (this.#doubt === undefined) {
+						this.#doubt = level;
+						return;
+					}
+					if (this.#doubt.throughput > level.throughput) level = this.#doubt;
+					this.#doubt = undefined;
+					if (efficiency(base, level) >= GROW_SHARE) {
+						this.#grow(level, at);
+						return;
+					}
+					const share = efficiency(base, level);
 					this.#hold();
 					this.#set(paidFor(base, level), 'settle');
+					// Still a real gain: probe up again at the next turn rather than after a hold.
+					if (share >= KEEP_SHARE) this.#holds = this.#holdFor - 1;
 					return;
 				}
-				if (!this.#mayGrow(at)) {
-					this.#hold();
-					return;
-				}
-				this.#base = level;
-				this.#set(Math.min(this.#ceiling, 2 * this.#target), 'grow');
+				this.#doubt = undefined;
+				this.#grow(level, at);
 				return;
 			}
 			case 'hold': {
@@ -291,6 +308,16 @@ export class ConcurrencyPolicy {
 				return;
 			}
 		}
+	}
+
+	/** Doubles from `level`, within the ceiling; holds there when there is no room. */
+	#grow(level: Level, at: number): void {
+		if (!this.#mayGrow(at)) {
+			this.#hold();
+			return;
+		}
+		this.#base = level;
+		this.#set(Math.min(this.#ceiling, 2 * this.#target), 'grow');
 	}
 
 	#hold(): void {
