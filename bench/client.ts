@@ -19,6 +19,9 @@ export interface ClientSpec {
 	url: string;
 	/** Library options; `concurrency` is also the number of parts of `split` and ipull's parallel streams. */
 	concurrency?: number;
+	/** Library: `concurrency: 'auto'` (within the given `concurrency` as `max`, when given), and `maxBuffer`. */
+	auto?: boolean;
+	maxBuffer?: number;
 	chunkSize?: number;
 	/** The library's `integrity` option. */
 	integrity?: string;
@@ -86,9 +89,10 @@ async function open(spec: ClientSpec, library: Library | undefined, headers: Rec
 	if (library) {
 		const download = new library.ParallelGetStream(spec.url, {
 			headers,
-			...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
+			...(spec.auto ? { concurrency: spec.concurrency === undefined ? 'auto' : { max: spec.concurrency } } : spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
 			...(spec.chunkSize === undefined ? {} : { chunkSize: spec.chunkSize }),
 			...(spec.integrity === undefined ? {} : { integrity: spec.integrity }),
+			...(spec.maxBuffer === undefined ? {} : { maxBuffer: spec.maxBuffer }),
 		});
 		return { stream: download.readable, stats: () => ({ ...download.stats }) as unknown as Record<string, number> };
 	}

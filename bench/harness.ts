@@ -91,17 +91,17 @@ interface BenchObject {
 }
 
 /** Defines the scenario's object on the origin once; returns its path, URL and SHA-256. */
-async function prepareObject(origin: BenchOrigin, size: number, seed: number): Promise<BenchObject> {
+export async function prepareObject(origin: BenchOrigin, size: number, seed: number): Promise<BenchObject> {
 	const path = `/object-${size}-${seed}.bin`;
 	const url = await origin.put(path, size, seed);
 	return { path, url, sha256: await objectSha256(size, seed) };
 }
 
 /** One measured download of `tool`, on a freshly shaped and idle origin. */
-async function measure(
+export async function measure(
 	origin: BenchOrigin,
 	tool: ToolName,
-	scenario: Pick<Scenario, 'shape' | 'faults' | 'concurrency' | 'chunkSize' | 'consumerRate' | 'size'>,
+	scenario: Pick<Scenario, 'shape' | 'faults' | 'concurrency' | 'chunkSize' | 'consumerRate' | 'size'> & { auto?: boolean; maxBuffer?: number },
 	object: BenchObject,
 	run: number,
 	nodeArgs?: string[],
@@ -116,6 +116,8 @@ async function measure(
 			url: object.url,
 			concurrency: scenario.concurrency,
 			chunkSize: scenario.chunkSize,
+			...(scenario.auto ? { auto: true } : {}),
+			...(scenario.maxBuffer === undefined ? {} : { maxBuffer: scenario.maxBuffer }),
 			...(scenario.consumerRate === undefined ? {} : { consumerRate: scenario.consumerRate }),
 			...(scenario.faults === undefined ? {} : { faults: true }),
 			...(nodeArgs ? { nodeArgs } : {}),
@@ -232,7 +234,7 @@ function rotate<T>(items: T[], by: number): T[] {
 	return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
-function describeRecord(record: RunRecord): string {
+export function describeRecord(record: RunRecord): string {
 	const faults = record.origin?.resets || record.origin?.unavailable ? `${record.origin.gets} GETs, ${record.origin.resets} reset, ${record.origin.unavailable} 503` : undefined;
 	if (record.error !== undefined && record.mbps === undefined) return `error: ${record.error}${faults === undefined ? '' : ` (${faults})`}`;
 	const parts = [`${record.mbps?.toFixed(1)} MB/s`];

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type AdaptiveReport, formatAdaptive, runAdaptive } from './adaptive.ts';
 import { type BenchReport, runBench, runSweep, type SweepReport } from './harness.ts';
 import { formatReport, formatSweep } from './report.ts';
 import { MB, MiB, SCENARIO_NAMES, type ScenarioName, type ScenarioOverrides, scenario } from './scenarios.ts';
@@ -35,6 +36,9 @@ Options:
   --cpu-prof <dir>        run the Node clients with --cpu-prof, profiles written to <dir>
   --render <file>         print the tables of a report saved with --json, run nothing
   --sweep                 concurrency x chunkSize grid on throttled and loopback
+  --adaptive              concurrency 'auto' against fixed settings: throttled, shared-link,
+                          slow-connections, connection-limit, stragglers, faulty (--scenario
+                          picks among them; --size and --runs apply)
   --sweep-concurrency <list>  default 4,6,8,16
   --sweep-chunk-size <list>   default 1MiB,4MiB,8MiB,16MiB
   --help
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
 			integrity: { type: 'boolean' },
 			render: { type: 'string' },
 			sweep: { type: 'boolean' },
+			adaptive: { type: 'boolean' },
 			'sweep-concurrency': { type: 'string', multiple: true },
 			'sweep-chunk-size': { type: 'string', multiple: true },
 			help: { type: 'boolean' },
@@ -96,8 +101,10 @@ async function main(): Promise<void> {
 		return;
 	}
 	if (values.render !== undefined) {
-		const saved = JSON.parse(await readFile(values.render, 'utf8')) as BenchReport | SweepReport;
-		console.log('rows' in saved ? formatSweep(saved) : formatReport(saved));
+		const saved = JSON.parse(await readFile(values.render, 'utf8')) as BenchReport | SweepReport | AdaptiveReport;
+		if ('rows' in saved) console.log(formatSweep(saved));
+		else if (saved.scenarios.some((result) => 'settings' in result)) console.log(formatAdaptive(saved as AdaptiveReport));
+		else console.log(formatReport(saved as BenchReport));
 		return;
 	}
 	const log = values.quiet ? () => {} : (line: string) => console.error(line);
@@ -120,6 +127,13 @@ async function main(): Promise<void> {
 			if (!TOOL_NAMES.includes(tool as ToolName)) throw new RangeError(`Expected \`--tools\` among ${TOOL_NAMES.join(', ')}, got \`${tool}\``);
 		}
 		overrides.tools = tools as ToolName[];
+	}
+
+	if (values.adaptive) {
+		const only = list(values.scenario);
+		const report = await runAdaptive({ runs, log, ...(overrides.size === undefined ? {} : { size: overrides.size }), ...(only.length > 0 ? { only } : {}) });
+		console.log(values.json ? JSON.stringify(report, null, 2) : formatAdaptive(report));
+		return;
 	}
 
 	if (values.sweep) {

@@ -33,6 +33,9 @@ export interface Measurement {
 export interface ToolRun {
 	url: string;
 	concurrency: number;
+	/** Library: `'auto'` up to `concurrency`, and its memory budget. */
+	auto?: boolean;
+	maxBuffer?: number;
 	chunkSize: number;
 	consumerRate?: number;
 	/** The origin injects faults: curl writes to a file (to be hashed) and retries. */
@@ -137,6 +140,8 @@ async function runNode(tool: ClientSpec['tool'], options: ToolRun): Promise<Meas
 			url: options.url,
 			...(tool === 'library' ? { concurrency: options.concurrency, chunkSize: options.chunkSize } : {}),
 			...(tool === 'library' && options.integrity !== undefined ? { integrity: options.integrity } : {}),
+			...(tool === 'library' && options.auto ? { auto: true } : {}),
+			...(tool === 'library' && options.maxBuffer !== undefined ? { maxBuffer: options.maxBuffer } : {}),
 			...(tool === 'split' || tool === 'ipull' ? { concurrency: options.concurrency } : {}),
 			...(dir === undefined ? {} : { dir, resultFile: join(dir, 'result.json') }),
 			...(options.consumerRate === undefined ? {} : { consumerRate: options.consumerRate }),

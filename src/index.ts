@@ -1,9 +1,9 @@
 export { ParallelGetStream, type ReadableStreamConstructor } from './core/parallel-get-stream.ts';
 export { parallelGet } from './core/parallel-get.ts';
-export type { ParallelGetOptions, Progress, RetryOptions } from './core/options.ts';
+export type { ConcurrencyBounds, ParallelGetOptions, Progress, RetryOptions } from './core/options.ts';
 export type { DownloadInfo } from './core/discovery.ts';
 export type { Checkpoint } from './core/checkpoint.ts';
-export type { DownloadStats } from './core/stats.ts';
+export type { ConcurrencyChange, DownloadStats } from './core/stats.ts';
 export {
 	ParallelGetError,
 	isParallelGetError,

@@ -32,9 +32,11 @@ describe('bench harness', () => {
 		expect(library?.ttfbMs).toBeGreaterThan(0);
 		expect(library?.peakRssBytes).toBeGreaterThan(library?.baselineRssBytes ?? Number.POSITIVE_INFINITY);
 		// 8 chunks of 1 MiB: discovery plus 7 ranges; more only for a retry, a hedge (a loaded
-		// machine can delay a chunk long enough to be hedged) or a tail stolen at the end.
+		// machine can delay a chunk long enough to be hedged) or a tail stolen at the end. A hedge
+		// or a steal aborted at once (the request it races ends first) may never reach the origin.
 		const extra = (library?.stats?.retries ?? 0) + (library?.stats?.hedges ?? 0) + (library?.stats?.steals ?? 0);
-		expect(library?.origin?.gets).toBe(8 + extra);
+		expect(library?.origin?.gets).toBeGreaterThanOrEqual(8);
+		expect(library?.origin?.gets).toBeLessThanOrEqual(8 + extra);
 		// The library's defaults: concurrency, as many sent early (overlap), and max(1, ceil(4 / 4)) hedges.
 		expect(library?.stats?.maxInFlight).toBeLessThanOrEqual(2 * 4 + 1);
 		// Both Node clients report the CPU time of their download.

@@ -131,6 +131,11 @@ describe('parseArgs - download command', () => {
 		expect(command.concurrency).toBe(3);
 	});
 
+	it('takes `-c auto` and `--concurrency=auto`', () => {
+		expect(download([url, '-c', 'auto']).concurrency).toBe('auto');
+		expect(download([url, '--concurrency=auto']).concurrency).toBe('auto');
+	});
+
 	it('keeps `-o -` (stdout, asked for), and takes arguments after `--` as positionals', () => {
 		expect(download(['-o', '-', url]).output).toBe('-');
 		expect(download(['--', url]).url).toBe(url);
@@ -157,10 +162,11 @@ describe('parseArgs - usage errors name the argument', () => {
 		[[url, '-x'], /unknown option `-x`/],
 		[[url, '-o'], /-o needs a value/],
 		[[url, '-o', ''], /needs a file name/],
-		[[url, '-c', '0'], /-c expects a whole number from 1 to 256, got `0`/],
+		[[url, '-c', '0'], /-c expects a whole number from 1 to 256 or `auto`, got `0`/],
 		[[url, '-c', '257'], /from 1 to 256/],
-		[[url, '-c', '2.5'], /from 1 to 256, got `2.5`/],
-		[[url, '--concurrency', 'many'], /--concurrency expects a whole number/],
+		[[url, '-c', '2.5'], /from 1 to 256 or `auto`, got `2.5`/],
+		[[url, '--concurrency', 'many'], /--concurrency expects a whole number from 1 to 256 or `auto`, got `many`/],
+		[[url, '-c', 'Auto'], /-c expects a whole number from 1 to 256 or `auto`, got `Auto`/],
 		[[url, '--chunk-size', '8MB'], /--chunk-size: invalid size `8MB`/],
 		[[url, '--chunk-size', '0'], /at least 1 byte/],
 		[[url, '--retries', '-1'], /--retries expects a whole number from 0 to 1000, got `-1`/],

@@ -83,6 +83,11 @@ describe('renderProgress - one line that never wraps', () => {
 		expect(renderProgress({ ...state, loaded: 0, rate: 0 }, 80)).toContain('--- left');
 		expect(renderProgress({ loaded: 0, total: 0, inFlight: 0, rate: 0 }, 80)).toMatch(/^100% /);
 	});
+
+	it('with -c auto, the connections in use rather than the requests in flight', () => {
+		expect(renderProgress({ loaded: 3 * MiB, total: undefined, inFlight: 4, auto: 3, rate: MiB }, 80)).toBe('3.0 MiB  1.0 MiB/s  3 conn (auto)');
+		expect(renderProgress({ ...state, auto: 12 }, 100)).toMatch(/ 12 conn \(auto\)$/);
+	});
 });
 
 describe('renderSummary', () => {
@@ -92,6 +97,9 @@ describe('renderSummary', () => {
 		);
 		expect(renderSummary({ loaded: 10, elapsed: 0, output: undefined, requests: 1, maxInFlight: 1, retries: 1 })).toBe(
 			'stdout: 10 B in 0.0s (0 B/s), 1 request, up to 1 at once, 1 retry',
+		);
+		expect(renderSummary({ loaded: 2 ** 30, elapsed: 8000, output: 'a.iso', requests: 129, maxInFlight: 5, retries: 0, auto: { concurrency: 3, most: 8 } })).toBe(
+			'a.iso: 1.0 GiB in 8.0s (128.0 MiB/s), 129 requests, up to 5 at once, auto: 3 connections at the end, 8 at most',
 		);
 	});
 

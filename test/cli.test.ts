@@ -144,6 +144,20 @@ describe('parallel-get-stream CLI: output', () => {
 		expect(origin.maxInFlight).toBeLessThanOrEqual(4);
 	});
 
+	it('-c auto: the file byte for byte, and the summary says what it settled on', async () => {
+		const size = 6 * MiB + 7;
+		origin.put('/auto.bin', { size, seed: 23 });
+		const result = await run([origin.url('/auto.bin'), '-o', 'auto.bin', '-c', 'auto', '--chunk-size', '256k']);
+		expect(result.code).toBe(0);
+		expect(fileSha256('auto.bin')).toBe(await objectSha256(size, 23));
+		expect(lines(result.stderr)).toEqual([expect.stringMatching(/^auto\.bin: 6\.0 MiB in .*, auto: \d+ connections at the end, \d+ at most$/)]);
+		const [, end, most] = /auto: (\d+) connections at the end, (\d+) at most/.exec(lines(result.stderr)[0] as string) ?? [];
+		// Within the bounds: 1 to 64, and one 256 KiB chunk of the 128 MiB budget per connection.
+		expect(Number(end)).toBeGreaterThanOrEqual(1);
+		expect(Number(most)).toBeGreaterThanOrEqual(Number(end));
+		expect(Number(most)).toBeLessThanOrEqual(64);
+	});
+
 	it('writes to stdout without -o (and with -o -)', async () => {
 		const size = 3 * MiB + 5;
 		origin.put('/stdout.bin', { size, seed: 22 });
@@ -274,6 +288,18 @@ describeTerminal('parallel-get-stream CLI: on a terminal', () => {
 		expect(percents.length).toBeGreaterThan(0);
 		expect(Math.min(...percents)).toBeGreaterThanOrEqual(50);
 		expect(frames.at(-1)).toMatch(/^tty-continue\.bin: 2\.0 MiB in .*, resumed at 2\.0 MiB, \d+ requests, up to [1-4] at once\r?\n$/);
+	});
+
+	it('-c auto: the bar says how many connections it uses', async () => {
+		origin.put('/tty-auto.bin', { size: 4 * MiB, seed: 33 });
+		origin.fault('/tty-auto.bin', () => ({ bytesPerSecond: 2 * MiB }));
+		const { code, screen } = await onTerminal([origin.url('/tty-auto.bin'), '-o', 'tty-auto.bin', '-c', 'auto', '--chunk-size', '256k']);
+		origin.fault('/tty-auto.bin', undefined);
+		expect(code).toBe(0);
+		expect(fileSha256('tty-auto.bin')).toBe(await objectSha256(4 * MiB, 33));
+		const frames = screen.split('\r\u001B[K').filter((frame) => frame !== '');
+		expect(frames.slice(0, -1).some((frame) => / left  \d+ conn \(auto\)$/.test(frame))).toBe(true);
+		expect(frames.at(-1)).toMatch(/, auto: \d+ connections at the end, \d+ at most\r?\n$/);
 	});
 
 	it('refuses to write binary data to the terminal without -o: exit 2, no request', async () => {

@@ -127,7 +127,8 @@ async function runOne(s: Schedule): Promise<string[]> {
 	const progress: native.Progress[] = [];
 	const download = new Stream(origin.url(path), {
 		chunkSize,
-		concurrency: o.concurrency,
+		concurrency: o.auto ? { min: 1, max: o.concurrency } : o.concurrency,
+		...(o.maxBufferChunks === null ? {} : { maxBuffer: o.maxBufferChunks * chunkSize }),
 		hedge: o.hedge === false ? false : { after: o.hedge.after, ...(o.hedge.max === null ? {} : { max: o.hedge.max }) },
 		overlap: o.overlap,
 		stallTimeout: o.stallTimeout,

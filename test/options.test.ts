@@ -9,6 +9,7 @@ import {
 	ParallelGetStream,
 	RetriesExhaustedError,
 } from '../src/index.ts';
+import { normalizeOptions } from '../src/core/options.ts';
 
 const url = 'http://127.0.0.1:8999/x';
 
@@ -17,6 +18,13 @@ describe('ParallelGetStream options - validated eagerly', () => {
 		[{ concurrency: 0 }, RangeError, /`concurrency` to be an integer from 1 to 256, got `0` \(number\)/],
 		[{ concurrency: 1.5 }, TypeError, /`concurrency`.*got `1.5` \(number\)/],
 		[{ concurrency: '8' }, TypeError, /`concurrency`.*got `"8"` \(string\)/],
+		[{ concurrency: 'fast' }, TypeError, /`concurrency` to be an integer from 1 to 256, `'auto'` or `\{ min, max \}`, got `"fast"` \(string\)/],
+		[{ concurrency: { min: 0 } }, RangeError, /`concurrency.min` to be an integer from 1 to 256, got `0` \(number\)/],
+		[{ concurrency: { max: 300 } }, RangeError, /`concurrency.max` to be an integer from 1 to 256, got `300`/],
+		[{ concurrency: { min: 5, max: 4 } }, RangeError, /`concurrency.max` to be at least `concurrency.min` \(5\), got `4` \(number\)/],
+		[{ concurrency: 'auto', maxBuffer: 1.5 }, TypeError, /`maxBuffer` to be an integer/],
+		[{ maxBuffer: 1024, chunkSize: 2048 }, RangeError, /`maxBuffer` to be at least `chunkSize` \(2048\), got `1024` \(number\)/],
+		[{ concurrency: { min: 4 }, maxBuffer: 3 * 1024, chunkSize: 1024 }, RangeError, /`maxBuffer` to hold `concurrency.min` x `chunkSize` \(4096\), got `3072`/],
 		[{ chunkSize: 0 }, RangeError, /`chunkSize` to be an integer from 1/],
 		[{ chunkSize: Number.NaN }, TypeError, /`chunkSize`/],
 		[{ retry: -1 }, RangeError, /`retry` to be an integer from 0 to 1000, got `-1`/],
@@ -49,6 +57,18 @@ describe('ParallelGetStream options - validated eagerly', () => {
 
 	it('rejects a Request that is not a GET', () => {
 		expect(() => new ParallelGetStream(new Request(url, { method: 'POST', body: 'x' }))).toThrow(/GET request, got a POST request/);
+	});
+
+	it('normalizeOptions - `auto` and its bounds, `max` held to the memory budget; the budget by default', () => {
+		const MiB = 1024 ** 2;
+		expect(normalizeOptions({ concurrency: 'auto' })).toMatchObject({ auto: { min: 1, max: 16 }, concurrency: 16, maxBuffer: 128 * MiB });
+		expect(normalizeOptions({ concurrency: { min: 2, max: 6 } })).toMatchObject({ auto: { min: 2, max: 6 }, concurrency: 6 });
+		expect(normalizeOptions({ concurrency: 'auto', maxBuffer: 32 * MiB })).toMatchObject({ auto: { min: 1, max: 4 }, concurrency: 4 });
+		expect(normalizeOptions({ concurrency: 'auto', chunkSize: MiB })).toMatchObject({ auto: { min: 1, max: 64 } });
+		// A fixed setting keeps the window it always had.
+		expect(normalizeOptions({})).toMatchObject({ auto: undefined, concurrency: 8, maxBuffer: 128 * MiB });
+		expect(normalizeOptions({ concurrency: 32 })).toMatchObject({ auto: undefined, concurrency: 32, maxBuffer: 512 * MiB });
+		expect(normalizeOptions({ concurrency: 4, maxBuffer: 10 * MiB })).toMatchObject({ concurrency: 4, maxBuffer: 10 * MiB });
 	});
 
 	it('does not mutate the options object', () => {

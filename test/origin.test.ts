@@ -380,6 +380,35 @@ describe('origin', () => {
     expect(origin.requests).toHaveLength(0);
   });
 
+  it('shaping: maxResponses serves that many at once and answers the rest 503 at once, with Retry-After', async () => {
+    origin.put('/obj4', { size: 4000 });
+    origin.shape({ ttfbMs: 150, maxResponses: { limit: 4, retryAfter: '1' } });
+    const statuses = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(async (i) => {
+        const res = await get(origin, '/obj4', { Range: `bytes=${i * 100}-${i * 100 + 99}` });
+        await bytesOf(res);
+        return `${res.status}${res.headers.get('retry-after') === null ? '' : ` ${res.headers.get('retry-after')}`}`;
+      }),
+    );
+    expect(statuses.sort()).toEqual(['206', '206', '206', '206', '503 1', '503 1']);
+    expect(origin.maxServing).toBe(4);
+    expect(origin.requestsTo('/obj4').filter((r) => r.limited)).toHaveLength(2);
+    // Served ones close: room again.
+    const res = await get(origin, '/obj4', { Range: 'bytes=0-9' });
+    expect(res.status).toBe(206);
+    await bytesOf(res);
+  });
+
+  it('shaping: linkBytesPerSecond caps all responses together', async () => {
+    origin.put('/link', { size: 1 << 20 });
+    origin.shape({ linkBytesPerSecond: 8 << 20 });
+    const t0 = performance.now();
+    const lengths = await Promise.all([0, 1, 2, 3].map(async () => (await bytesOf(await get(origin, '/link'))).length));
+    expect(lengths).toEqual([1 << 20, 1 << 20, 1 << 20, 1 << 20]);
+    // 4 MiB over an 8 MiB/s link, less the 50 ms burst: one response alone would take an eighth.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(450);
+  });
+
   it('records client aborts (stall forever, then abort)', async () => {
     origin.fault('/obj', () => ({ stallAfterBytes: 5000 }));
     const ac = new AbortController();

@@ -44,6 +44,10 @@ function fakeDownload({ limit = 2, crossOrigin = false, pinned = true } = {}) {
 		counters: { retries: 0 },
 		settled: false,
 		signal: new AbortController().signal,
+		failures: [] as unknown[],
+		failed(error: unknown) {
+			this.failures.push(error);
+		},
 	};
 	return { download: download as unknown as Download, waits, counters: download.counters, end: () => void (download.settled = true) };
 }

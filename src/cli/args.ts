@@ -6,7 +6,7 @@ import { MAX_CONCURRENCY } from '../core/constants.ts';
 import { parseSize, SizeError } from './size.ts';
 
 /** One line, printed with every argument error; `--help` prints `usage`. */
-export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-C] [-c N] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [--integrity SRI] [--checksum ALG=HEX] [--no-verify] [-q]";
+export const synopsis = "Usage: parallel-get-stream <url> [-o FILE] [-C] [-c N|auto] [--chunk-size SIZE] [-H 'Name: value']... [--retries N] [--no-hedge] [--no-overlap] [--integrity SRI] [--checksum ALG=HEX] [--no-verify] [-q]";
 
 export const usage = `Usage: parallel-get-stream <url> [options]
 
@@ -17,7 +17,8 @@ Options:
                          without it, or with \`-o -\`, write to stdout
   -C, --continue         with -o FILE, continue FILE.part from the checkpoint kept beside it
                          (FILE.part.json); a changed object is refused, never spliced
-  -c, --concurrency N    connections reading at once, 1-${MAX_CONCURRENCY} (default 8)
+  -c, --concurrency N    connections reading at once, 1-${MAX_CONCURRENCY} (default 8), or auto:
+                         as many as add speed, within the memory budget (128 MiB)
       --chunk-size SIZE  chunk size (default 8MiB), one or two per request; k, M, G, KiB, MiB
                          and GiB are powers of 1024, so 8M = 8MiB = 8388608
   -H, --header 'Name: value'
@@ -43,6 +44,7 @@ Examples:
   parallel-get-stream https://example.com/big.iso -o big.iso --continue
   parallel-get-stream https://example.com/src.tar.gz | tar -xz
   parallel-get-stream https://example.com/f -c 16 --chunk-size 4M -H 'Authorization: Bearer T'
+  parallel-get-stream https://example.com/big.iso -o big.iso -c auto
 `;
 
 /** Arguments that make no command; the CLI prints the message and the usage and exits 2. */
@@ -55,7 +57,8 @@ export interface DownloadCommand {
 	url: string;
 	/** A file path; `-` (asked for) or undefined (no `-o`) means stdout. */
 	output: string | undefined;
-	concurrency: number | undefined;
+	/** A number, `'auto'`, or undefined (the library's default). */
+	concurrency: number | 'auto' | undefined;
 	chunkSize: number | undefined;
 	retries: number | undefined;
 	/** Name and value pairs, in the order given. */
@@ -123,10 +126,10 @@ const options = new Map<string, OptionSpec>([
 // RFC 9110 §5.1 and §5.6.2: a field name is a token.
 const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function integer(name: string, value: string, min: number, max: number): number {
+function integer(name: string, value: string, min: number, max: number, or = ''): number {
 	const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
 	if (!Number.isSafeInteger(number) || number < min || number > max) {
-		throw new UsageError(`${name} expects a whole number from ${min} to ${max}, got \`${value}\``);
+		throw new UsageError(`${name} expects a whole number from ${min} to ${max}${or}, got \`${value}\``);
 	}
 	return number;
 }
@@ -238,7 +241,7 @@ export function parseArgs(argv: readonly string[]): Command {
 				download.output = value;
 				break;
 			case 'concurrency':
-				download.concurrency = integer(name, value, 1, MAX_CONCURRENCY);
+				download.concurrency = value === 'auto' ? 'auto' : integer(name, value, 1, MAX_CONCURRENCY, ' or `auto`');
 				break;
 			case 'retries':
 				download.retries = integer(name, value, 0, 1000);

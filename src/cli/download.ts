@@ -75,6 +75,7 @@ export async function download(command: DownloadCommand): Promise<number> {
 			throw error;
 		}
 		// The first response decides whether there is anything to write: a 404 leaves no file.
+		const auto = command.concurrency === 'auto';
 		const info = await stream.info;
 		const from = resume?.offset;
 		output =
@@ -87,8 +88,8 @@ export async function download(command: DownloadCommand): Promise<number> {
 					});
 		if (from !== undefined && !command.quiet) say(`resuming ${partName(command.output as string)} at ${describeOffset(from, info.size)}`);
 		reporter.start(() => {
-			const { loaded, inFlight } = stream.stats;
-			return { loaded, total: info.size, inFlight };
+			const { loaded, inFlight, concurrency } = stream.stats;
+			return { loaded, total: info.size, inFlight, ...(auto ? { auto: concurrency } : {}) };
 		});
 		// pipeline() waits for the writable at every write (backpressure), so memory stays
 		// within the download's own window however slow the disk or the reading process is.
@@ -104,6 +105,7 @@ export async function download(command: DownloadCommand): Promise<number> {
 			requests: stats.requests,
 			maxInFlight: stats.maxInFlight,
 			retries: stats.retries,
+			...(auto ? { auto: { concurrency: stats.concurrency, most: stats.maxConcurrency } } : {}),
 			...(info.digest ? { verified: `${info.digest.algorithm} (${info.digest.source})` } : {}),
 		});
 		return exitCode.ok;

@@ -8,6 +8,8 @@ export interface ProgressState {
 	total: number | undefined;
 	/** Range requests in flight. */
 	inFlight: number;
+	/** `-c auto`: the connections it uses now (shown instead of the requests in flight). */
+	auto?: number | undefined;
 	/** Recent speed in bytes per second. */
 	rate: number;
 }
@@ -51,11 +53,13 @@ function bar(fraction: number, width: number): string {
  * ```ts
  * renderProgress({ loaded: 50 * 2 ** 20, total: 100 * 2 ** 20, inFlight: 8, rate: 25 * 2 ** 20 }, 80);
  * // ' 50% [========>       ]  50.0 MiB / 100.0 MiB   25.0 MiB/s    2.0s left  8 conn'
+ * renderProgress({ loaded: 0, total: undefined, inFlight: 4, auto: 3, rate: 0 }, 80);
+ * // '0 B  0 B/s  3 conn (auto)'
  * ```
  */
 export function renderProgress(state: ProgressState, columns: number): string {
-	const { loaded, total, inFlight, rate } = state;
-	const connections = `${inFlight} conn`;
+	const { loaded, total, inFlight, rate, auto } = state;
+	const connections = auto === undefined ? `${inFlight} conn` : `${auto} conn (auto)`;
 	if (total === undefined) {
 		return fit([`${formatBytes(loaded)}`, formatRate(rate), connections].join('  '), columns);
 	}
@@ -87,6 +91,8 @@ export interface Summary {
 	verified?: string;
 	/** A resumed download (`--continue`): where this run started; `loaded` counts this run's bytes. */
 	resumedFrom?: number;
+	/** `-c auto`: the connections it ended with, and the most it used. */
+	auto?: { concurrency: number; most: number } | undefined;
 }
 
 /**
@@ -97,11 +103,12 @@ export interface Summary {
  * ```
  */
 export function renderSummary(summary: Summary): string {
-	const { loaded, elapsed, output, requests, maxInFlight, retries, verified, resumedFrom } = summary;
+	const { loaded, elapsed, output, requests, maxInFlight, retries, verified, resumedFrom, auto } = summary;
 	const seconds = elapsed / 1000;
 	const rate = seconds > 0 ? loaded / seconds : 0;
 	const retried = retries > 0 ? `, ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
 	const plural = requests === 1 ? 'request' : 'requests';
 	const resumed = resumedFrom === undefined ? '' : `, resumed at ${formatBytes(resumedFrom)}`;
-	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)})${resumed}, ${requests} ${plural}, up to ${maxInFlight} at once${retried}${verified === undefined ? '' : `, ${verified} verified`}`;
+	const adapted = auto === undefined ? '' : `, auto: ${auto.concurrency} connections at the end, ${auto.most} at most`;
+	return `${output ?? 'stdout'}: ${formatBytes(loaded)} in ${formatDuration(seconds)} (${formatRate(rate)})${resumed}, ${requests} ${plural}, up to ${maxInFlight} at once${retried}${adapted}${verified === undefined ? '' : `, ${verified} verified`}`;
 }

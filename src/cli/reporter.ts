@@ -10,6 +10,7 @@ export interface Snapshot {
 	loaded: number;
 	total: number | undefined;
 	inFlight: number;
+	auto?: number | undefined;
 }
 
 export interface ReporterOptions {

@@ -4,7 +4,6 @@ import { StallError } from '../errors/stall-error.ts';
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
 import { noop } from '../utils/abort.ts';
 import type { Bytes, Chunk } from './chunk.ts';
-import { WINDOW_FACTOR } from './constants.ts';
 import type { Download } from './download.ts';
 import { afterFalseAlarm } from './policies/hedging.ts';
 import { isNearEnd } from './policies/overlap.ts';
@@ -109,9 +108,9 @@ export async function readInto(download: Download, run: readonly Chunk[], opened
 	}
 }
 
-/** Bytes the window holds at most (README "Memory"). */
+/** Bytes the window holds at most (README "Memory"): for the most connections the download may use, within `maxBuffer`. */
 function windowBytes(download: Download): number {
-	return WINDOW_FACTOR * download.options.concurrency * download.options.chunkSize;
+	return download.plan.windowBytes(download.options.concurrency);
 }
 
 /**

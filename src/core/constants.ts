@@ -14,6 +14,11 @@ export const DEFAULT_RETRY_LIMIT = 5;
 export const DEFAULT_BACKOFF_LIMIT = 10_000;
 export const DEFAULT_MAX_RETRY_AFTER = 60_000;
 export const MAX_CONCURRENCY = 256;
+/** `concurrency: 'auto'`: the bounds when not given (`max` is also held to the memory budget). */
+export const DEFAULT_AUTO_MIN = 1;
+export const DEFAULT_AUTO_MAX = 64;
+/** The memory budget (`maxBuffer`) when not given: the window of the default settings, 2 x 8 x 8 MiB. */
+export const DEFAULT_MAX_BUFFER = 128 * 1024 * 1024;
 
 /** Hedging: ms without progress before a chunk's rest is asked for again; see `HedgeOptions`. */
 export const DEFAULT_HEDGE_AFTER = 100;

@@ -55,6 +55,8 @@ export interface Download {
 	wake(): void;
 	/** Resolves once the consumer has taken bytes: a response held back by the window may go on. */
 	room(): Promise<void>;
+	/** A request failed and is to be retried: the server may be pushing back (adaptive concurrency). */
+	failed(error: unknown): void;
 	/** A run or a request left behind has ended: its place is free again. */
 	ended(place: Place): void;
 	/**

@@ -12,6 +12,8 @@ import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './d
 import type { Download, Facts } from './download.ts';
 import type { NormalizedOptions } from './options.ts';
 import { Plan } from './plan.ts';
+import { maxHedging } from './constants.ts';
+import { type ConcurrencyReason, ConcurrencyPolicy, pushbackOf } from './policies/concurrency.ts';
 import { checkEvery, hedgeBudget, headersDelay, stalled } from './policies/hedging.ts';
 import { chooseTail, maySteal, slotPace } from './policies/stealing.ts';
 import { PullSource } from './pull-source.ts';
@@ -20,6 +22,11 @@ import { discard, type Opened, Requests, RESTART } from './request.ts';
 import { retrying } from './retry.ts';
 import { type Place, Slots } from './slots.ts';
 import type { DownloadStats } from './stats.ts';
+
+/** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
+const SAMPLE_MS = 200;
+/** Changes of concurrency kept in `stats.concurrencyChanges`. */
+const MAX_CHANGES_LOGGED = 64;
 
 export type { DownloadInfo } from './discovery.ts';
 export type { DownloadStats } from './stats.ts';
@@ -62,6 +69,13 @@ export class Engine implements Download {
 	#pinned: { pin: StrongPin; size: number } | undefined;
 	/** When the download started (`start()`), for its pace so far. */
 	#startedAt = performance.now();
+	/** `concurrency: 'auto'`: the policy, and its throughput samples (see `#sampleThroughput`). */
+	readonly #policy: ConcurrencyPolicy | undefined;
+	#sampleTimer: ReturnType<typeof setTimeout> | undefined;
+	#sampledAt = 0;
+	#sampledBytes = 0;
+	/** Since the last sample, a slot was free while the consumer set the pace (see `#idleSlots`). */
+	#heldBack = false;
 
 	readonly counters: DownloadStats = {
 		requests: 0,
@@ -78,6 +92,9 @@ export class Engine implements Download {
 		maxBufferedBytes: 0,
 		bytesReceived: 0,
 		loaded: 0,
+		concurrency: 0,
+		maxConcurrency: 0,
+		concurrencyChanges: [],
 	};
 
 	constructor(url: string, options: NormalizedOptions, send: Send, signals: AbortSignal[]) {
@@ -85,8 +102,13 @@ export class Engine implements Download {
 		this.options = options;
 		this.send = send;
 		this.#signals = signals;
-		this.plan = new Plan(options.chunkSize, options.concurrency);
-		this.slots = new Slots(options.concurrency);
+		const { auto } = options;
+		const onTop = options.hedge || options.overlap ? maxHedging : () => 0;
+		this.#policy = auto && auto.max > 1 ? new ConcurrencyPolicy({ ...auto, onTop }) : undefined;
+		const concurrency = this.#policy?.target ?? options.concurrency;
+		this.plan = new Plan(options.chunkSize, concurrency, options.maxBuffer);
+		this.slots = new Slots(concurrency);
+		this.#logConcurrency(concurrency, 'start');
 		this.hedgeAfter = options.hedge?.after ?? 0;
 		if (options.integrity) this.#verify(options.integrity);
 		const resume = options.resume;
@@ -107,7 +129,7 @@ export class Engine implements Download {
 	}
 
 	get stats(): DownloadStats {
-		return { ...this.counters };
+		return { ...this.counters, concurrencyChanges: this.counters.concurrencyChanges.map((change) => ({ ...change })) };
 	}
 
 	/** See `checkpoint.ts`: undefined until the revision is known, and for a download that cannot be resumed. */
@@ -167,6 +189,8 @@ export class Engine implements Download {
 		this.requests.abortAll(reason);
 		clearTimeout(this.#hedgeTimer);
 		this.#hedgeTimer = undefined;
+		clearTimeout(this.#sampleTimer);
+		this.#sampleTimer = undefined;
 		for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
 		this.plan.clear();
 		this.verifier?.clear();
@@ -187,6 +211,14 @@ export class Engine implements Download {
 		this.slots.leave(place);
 		this.schedule();
 		this.wake();
+	}
+
+	/** See `Download.failed`: a 429, 503, reset or refused connection is the server's pushback. */
+	failed(error: unknown): void {
+		const policy = this.#policy;
+		if (!policy || this.settled || this.facts.pin === undefined) return;
+		const pushback = pushbackOf(error, performance.now(), this.counters.inFlight, this.options.retry.maxRetryAfter);
+		if (pushback) this.#setConcurrency(policy.pushback(pushback), policy.reason);
 	}
 
 	// ---------------------------------------------------------------- discovery
@@ -390,16 +422,76 @@ export class Engine implements Download {
 		const { plan, slots } = this;
 		if (this.settled || plan.totalChunks === undefined || this.facts.pin === undefined) return;
 		this.#hedgeStalled();
-		const limit = plan.limit(this.#source.networkBound());
+		const networkBound = this.#source.networkBound();
+		const limit = plan.limit(networkBound);
 		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
+		if (slots.free && !networkBound) this.#heldBack = true;
 		if (plan.nextStart >= plan.totalChunks) this.#stealTails();
 		this.#armHedgeTimer();
+		this.#armSampleTimer();
+	}
+
+	// ---------------------------------------------------------------- adaptive concurrency
+
+	/**
+	 * `'auto'`: what was received since the last sample, for the policy (`policies/concurrency.ts`).
+	 * An interval counts only if every slot read throughout: a slot held back by the window (the
+	 * consumer sets the pace) or with nothing left to start says nothing about the link.
+	 */
+	#armSampleTimer(): void {
+		const policy = this.#policy;
+		if (!policy || this.#sampleTimer !== undefined || this.slots.running === 0 || this.settled) return;
+		if (this.#sampledAt === 0) this.#restartSample();
+		const every = Math.max(SAMPLE_MS, 2 * (this.requests.ttfb ?? 0));
+		this.#sampleTimer = setTimeout(() => {
+			this.#sampleTimer = undefined;
+			if (this.settled) return;
+			const now = performance.now();
+			const saturated = !this.#heldBack && !this.#idleSlots() && this.plan.nextStart < (this.plan.totalChunks ?? 0);
+			const sample = { at: now, ms: now - this.#sampledAt, bytes: this.counters.bytesReceived - this.#sampledBytes, saturated };
+			this.#restartSample();
+			this.#setConcurrency(policy.sample(sample), policy.reason);
+			this.schedule();
+		}, every);
+	}
+
+	#restartSample(): void {
+		this.#sampledAt = performance.now();
+		this.#sampledBytes = this.counters.bytesReceived;
+		this.#heldBack = this.#idleSlots();
+	}
+
+	/**
+	 * A slot is free while the consumer does not wait for bytes: the consumer sets the pace. A
+	 * slot held back by the window while the consumer waits is the link's doing (the head chunk
+	 * is slow) and counts as the link's pace.
+	 */
+	#idleSlots(): boolean {
+		return this.slots.free && !this.#source.networkBound();
+	}
+
+	/** The slots and the window follow the policy's target; runs above a lower one end by themselves. */
+	#setConcurrency(concurrency: number, reason: ConcurrencyReason): void {
+		if (concurrency === this.slots.concurrency) return;
+		this.slots.resize(concurrency);
+		this.plan.concurrency = concurrency;
+		this.#logConcurrency(concurrency, reason);
+	}
+
+	#logConcurrency(concurrency: number, reason: ConcurrencyReason): void {
+		const counters = this.counters;
+		counters.concurrency = concurrency;
+		counters.maxConcurrency = Math.max(counters.maxConcurrency, concurrency);
+		const log = counters.concurrencyChanges;
+		// Bounded: the first changes (how it converged) and the latest.
+		if (log.length >= MAX_CHANGES_LOGGED) log.splice(MAX_CHANGES_LOGGED / 2, 1);
+		log.push({ at: Math.round(performance.now() - this.#startedAt), concurrency, reason });
 	}
 
 	/** See `policies/stealing.ts`. */
 	#stealTails(): void {
 		const { options, plan, counters } = this;
-		const concurrency = options.concurrency;
+		const concurrency = this.slots.concurrency;
 		while (this.slots.free && maySteal(options.hedge !== undefined, plan.totalChunks, counters.steals, concurrency)) {
 			const pace = slotPace(counters.bytesReceived, performance.now() - this.#startedAt, concurrency);
 			const tail = chooseTail(plan.everyChunk(), pace, this.requests.ttfb);
@@ -420,7 +512,7 @@ export class Engine implements Download {
 			after,
 			headersDelay: headersDelay(after, this.requests.ttfb),
 			hedges: this.counters.hedges,
-			budget: hedgeBudget(hedge.max, this.options.concurrency, this.plan.totalChunks),
+			budget: hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks),
 			extra: this.slots.detached,
 			most: this.slots.most,
 			chunks: this.plan.everyChunk(),
@@ -442,7 +534,7 @@ export class Engine implements Download {
 	#armHedgeTimer(): void {
 		const hedge = this.options.hedge;
 		if (!hedge || this.#hedgeTimer !== undefined || this.slots.runs === 0 || this.settled) return;
-		if (this.counters.hedges >= hedgeBudget(hedge.max, this.options.concurrency, this.plan.totalChunks)) return;
+		if (this.counters.hedges >= hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks)) return;
 		this.#hedgeTimer = setTimeout(() => {
 			this.#hedgeTimer = undefined;
 			this.schedule();

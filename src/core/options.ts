@@ -2,15 +2,20 @@ import type { KyInstance } from 'ky';
 import { type Checkpoint, normalizeResume, type ResumePoint } from './checkpoint.ts';
 import {
 	DEFAULT_BACKOFF_LIMIT,
+	DEFAULT_AUTO_MAX,
+	DEFAULT_AUTO_MIN,
 	DEFAULT_CHUNK_SIZE,
 	DEFAULT_CONCURRENCY,
 	DEFAULT_HEDGE_AFTER,
+	DEFAULT_MAX_BUFFER,
 	DEFAULT_MAX_RETRY_AFTER,
 	DEFAULT_RETRY_LIMIT,
 	DEFAULT_STALL_TIMEOUT,
 	MAX_CONCURRENCY,
+	WINDOW_FACTOR,
 } from './constants.ts';
 import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
+import { budgetLimit } from './policies/concurrency.ts';
 
 /** Progress of a download, as bytes handed to the consumer in order. */
 export interface Progress {
@@ -71,14 +76,35 @@ export interface HedgeOptions {
 	max?: number;
 }
 
+/** Bounds of adaptive concurrency. */
+export interface ConcurrencyBounds {
+	/** @default 1 */
+	min?: number;
+	/** Also held to what `maxBuffer` allows: one chunk per connection at least. @default 64 */
+	max?: number;
+}
+
 export interface ParallelGetOptions {
 	/**
 	 * Connections reading at once: range requests in flight at most, besides at most
 	 * `max(1, ceil(concurrency / 4))` more for hedges of stalled requests and overlapping
 	 * requests (see `hedge`, `overlap`). `1` makes one plain GET without `Range`.
+	 *
+	 * `'auto'` (or `{ min, max }`, which is `'auto'` within those bounds): start with 2 and add
+	 * connections while the measured throughput rises by a meaningful share per added connection,
+	 * drop them when it does not, and back off at once on 429, 503 and reset or refused
+	 * connections (see README, "Adaptive concurrency"). `stats` reports the concurrency over time.
+	 * @example { concurrency: 'auto', maxBuffer: 256 * 1024 ** 2 }
 	 * @default 8
 	 */
-	concurrency?: number;
+	concurrency?: number | 'auto' | ConcurrencyBounds;
+	/**
+	 * The memory budget, in bytes: bytes received and not yet read by the consumer never exceed
+	 * it. The window is `2 x concurrency x chunkSize` within it, following the concurrency in
+	 * use; at least `chunkSize`.
+	 * @default 128 MiB, or `2 x concurrency x chunkSize` for a fixed `concurrency` when that is more
+	 */
+	maxBuffer?: number;
 	/**
 	 * Bytes per chunk: the unit of the window, of retries and of hedging. A range request asks
 	 * for one chunk, or two in a row while the window has room. Memory held is at most about
@@ -166,7 +192,11 @@ export interface ParallelGetOptions {
 }
 
 export interface NormalizedOptions {
+	/** The fixed concurrency, or the most that `'auto'` may use (`auto.max`). */
 	concurrency: number;
+	/** `'auto'`: its bounds, `max` within the memory budget; undefined for a fixed concurrency. */
+	auto: { min: number; max: number } | undefined;
+	maxBuffer: number;
 	chunkSize: number;
 	signal: AbortSignal | undefined;
 	headers: Headers;
@@ -252,6 +282,22 @@ function normalizeHedge(hedge: unknown): NormalizedOptions['hedge'] {
 	};
 }
 
+/** `concurrency`: a fixed number, or the bounds of `'auto'` (`max` not yet held to the budget). */
+function normalizeConcurrency(value: unknown): { concurrency: number; auto: { min: number; max: number } | undefined } {
+	if (value === 'auto') return { concurrency: DEFAULT_AUTO_MAX, auto: { min: DEFAULT_AUTO_MIN, max: DEFAULT_AUTO_MAX } };
+	if (typeof value === 'object' && value !== null) {
+		const bounds = value as ConcurrencyBounds;
+		const min = integerOption('concurrency.min', bounds.min, DEFAULT_AUTO_MIN, 1, MAX_CONCURRENCY);
+		const max = integerOption('concurrency.max', bounds.max, Math.max(min, DEFAULT_AUTO_MAX), 1, MAX_CONCURRENCY);
+		if (max < min) throw new RangeError(`Expected \`concurrency.max\` to be at least \`concurrency.min\` (${min}), got ${describe(max)}`);
+		return { concurrency: max, auto: { min, max } };
+	}
+	if (value !== undefined && typeof value !== 'number') {
+		throw new TypeError(`Expected \`concurrency\` to be an integer from 1 to ${MAX_CONCURRENCY}, \`'auto'\` or \`{ min, max }\`, got ${describe(value)}`);
+	}
+	return { concurrency: integerOption('concurrency', value, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY), auto: undefined };
+}
+
 /** Request headers that this library sets itself and a caller must not. */
 const reservedHeaders = ['range', 'if-range', 'if-match', 'if-unmodified-since', 'if-none-match', 'if-modified-since'];
 
@@ -288,9 +334,29 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 	}
 	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
 	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
+	const chunkSize = integerOption('chunkSize', o.chunkSize, DEFAULT_CHUNK_SIZE, 1);
+	let { concurrency, auto } = normalizeConcurrency(o.concurrency);
+	// Unless given, the budget is what the window needed before there was one: a fixed setting
+	// holds what it always held, and the smallest `'auto'` may use fits.
+	const fallback = Math.max(DEFAULT_MAX_BUFFER, WINDOW_FACTOR * (auto?.min ?? concurrency) * chunkSize);
+	const maxBuffer = integerOption('maxBuffer', o.maxBuffer, fallback, 1);
+	if (maxBuffer < chunkSize) {
+		throw new RangeError(`Expected \`maxBuffer\` to be at least \`chunkSize\` (${chunkSize}), got ${describe(maxBuffer)}`);
+	}
+	if (auto) {
+		// Every connection needs one chunk of the budget at least.
+		const max = Math.max(auto.min, Math.min(auto.max, budgetLimit(maxBuffer, chunkSize)));
+		if (max === auto.min && auto.min * chunkSize > maxBuffer) {
+			throw new RangeError(`Expected \`maxBuffer\` to hold \`concurrency.min\` x \`chunkSize\` (${auto.min * chunkSize}), got ${describe(maxBuffer)}`);
+		}
+		auto = { min: auto.min, max };
+		concurrency = max;
+	}
 	return {
-		concurrency: integerOption('concurrency', o.concurrency, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
-		chunkSize: integerOption('chunkSize', o.chunkSize, DEFAULT_CHUNK_SIZE, 1),
+		concurrency,
+		auto,
+		maxBuffer,
+		chunkSize,
 		signal,
 		headers: normalizeHeaders('headers', o.headers, inherited === undefined ? new Headers() : new Headers(inherited)),
 		ky,

@@ -11,8 +11,10 @@ import { WINDOW_FACTOR } from './constants.ts';
  * - `nextEmit <= nextStart`: every chunk below `nextEmit` has been handed out and is gone; the
  *   table holds the chunks from `nextEmit` up to `nextStart`, each started on a request;
  * - the window: a chunk starts only below `limit()`, at most `WINDOW_FACTOR x concurrency` chunks
- *   past `nextEmit` (`concurrency` while the consumer sets the pace), so the bytes held never
- *   exceed that many chunks, whatever the object's size or the reader's pace (cachew#360);
+ *   past `nextEmit` (`concurrency` while the consumer sets the pace), and never more than the
+ *   memory budget holds (`maxBuffer / chunkSize`), so the bytes held never exceed that many
+ *   chunks, whatever the object's size or the reader's pace (cachew#360), nor `maxBuffer` when
+ *   the concurrency changes (`'auto'`): chunks started under a larger window are within the budget;
  * - a run, the chunks one request reads in order, is 1 to `WINDOW_FACTOR` consecutive chunks.
  */
 export class Plan {
@@ -26,12 +28,21 @@ export class Plan {
 	nextStart = 1;
 	/** Where chunk 0 starts: 0, or the offset a resumed download starts at (see `checkpoint.ts`). */
 	base = 0;
+	/** The slots in use (see `Slots.concurrency`): set by adaptive concurrency as it changes. */
+	concurrency: number;
 	readonly #chunkSize: number;
-	readonly #concurrency: number;
+	/** Chunks the memory budget holds. */
+	readonly #budget: number;
 
-	constructor(chunkSize: number, concurrency: number) {
+	constructor(chunkSize: number, concurrency: number, maxBuffer = Number.POSITIVE_INFINITY) {
 		this.#chunkSize = chunkSize;
-		this.#concurrency = concurrency;
+		this.concurrency = concurrency;
+		this.#budget = Math.max(1, Math.floor(maxBuffer / chunkSize));
+	}
+
+	/** Bytes the window may hold at most with `concurrency` slots: see `limit`. */
+	windowBytes(concurrency = this.concurrency): number {
+		return Math.min(WINDOW_FACTOR * concurrency, this.#budget) * this.#chunkSize;
 	}
 
 	addChunk(index: number): Chunk {
@@ -73,7 +84,7 @@ export class Plan {
 	 * keeps every slot busy; twice that would only hold bytes longer.
 	 */
 	limit(networkBound: boolean): number {
-		return Math.min(this.totalChunks ?? 0, this.nextEmit + (networkBound ? WINDOW_FACTOR : 1) * this.#concurrency);
+		return Math.min(this.totalChunks ?? 0, this.nextEmit + Math.min((networkBound ? WINDOW_FACTOR : 1) * this.concurrency, this.#budget));
 	}
 
 	/**
@@ -83,8 +94,8 @@ export class Plan {
 	 * the tail, a small object) one chunk, so that every slot works and all finish close together.
 	 */
 	runLength(limit: number, running: number): number {
-		const room = Math.floor((limit - this.nextStart) / (this.#concurrency - running));
-		const left = Math.floor(((this.totalChunks ?? 0) - this.nextStart) / this.#concurrency);
+		const room = Math.floor((limit - this.nextStart) / Math.max(1, this.concurrency - running));
+		const left = Math.floor(((this.totalChunks ?? 0) - this.nextStart) / this.concurrency);
 		return Math.max(1, Math.min(WINDOW_FACTOR, room, left));
 	}
 

@@ -52,6 +52,7 @@ export async function retrying(
 		} catch (error) {
 			if (download.settled || run?.every((chunk) => chunk.done)) return;
 			if (!isRetryable(error)) throw error;
+			download.failed(error);
 			failures = progress() > before ? 1 : failures + 1;
 			const range = run ? remaining(run) : (target as ByteRange | undefined);
 			if (failures > retry.limit) {

@@ -19,15 +19,23 @@ export type Place = 'slot' | 'early' | 'detached';
  * `concurrency + maxHedging(concurrency)` with overlap off. `concurrency` counts connections
  * transferring: a run let go early reads its last bytes while its slot's next request waits for
  * its answer, which moves no byte until then. A place is taken once and given back once, by
- * whoever took it.
+ * whoever took it. Adaptive concurrency changes `concurrency` (`resize`): runs above a lowered
+ * one end by themselves and none starts until there is room, so requests in flight stay within
+ * the bounds of the largest `concurrency` used.
  */
 export class Slots {
-	readonly concurrency: number;
+	concurrency: number;
 	/** Requests left behind by hedging at most: the hedges' own allowance. */
-	readonly most: number;
+	most: number;
 	readonly #held: Record<Place, number> = { slot: 0, early: 0, detached: 0 };
 
 	constructor(concurrency: number) {
+		this.concurrency = concurrency;
+		this.most = maxHedging(concurrency);
+	}
+
+	/** Adaptive concurrency's new target (see `policies/concurrency.ts`). */
+	resize(concurrency: number): void {
 		this.concurrency = concurrency;
 		this.most = maxHedging(concurrency);
 	}

@@ -38,4 +38,22 @@ export interface DownloadStats {
 	 * on from the checkpoint's offset, so that it always says how far into the object the stream is.
 	 */
 	loaded: number;
+	/**
+	 * Connections (slots) in use now and the most at any time: the fixed `concurrency`, or what
+	 * `'auto'` decided.
+	 */
+	concurrency: number;
+	maxConcurrency: number;
+	/**
+	 * When the concurrency changed (`at`: ms since the download started) and why: `start`, then for
+	 * `'auto'` `grow`, `settle`, `probe`, `revert`, `throttled` (a 429 or 503), `reset`. The first
+	 * 32 changes and the latest ones.
+	 */
+	concurrencyChanges: ConcurrencyChange[];
+}
+
+export interface ConcurrencyChange {
+	at: number;
+	concurrency: number;
+	reason: string;
 }

@@ -130,6 +130,8 @@ export interface StatsLike {
 	steals: number;
 	maxInFlight: number;
 	maxBufferedBytes: number;
+	/** Slots in use at most (absent in stats from before `'auto'`). */
+	maxConcurrency?: number;
 	inFlight: number;
 }
 
@@ -137,9 +139,10 @@ export interface StatsLike {
  * The documented bounds (README "Options", "Straggler mitigation", "Memory"): requests in
  * flight within `concurrency + max(1, ceil(concurrency / 4))`, twice `concurrency` plus that
  * with overlap on, responses read at once within requests in flight, bytes held within
- * `2 x concurrency x chunkSize`, requests within one per chunk plus discovery's, plus one per
+ * `2 x concurrency x chunkSize` and `maxBuffer`, requests within one per chunk plus discovery's, plus one per
  * retry, hedge and steal, and steals within `2 x concurrency`. `size` is the largest of the
- * sizes the download may have believed (a wrong total is believed until contradicted).
+ * sizes the download may have believed (a wrong total is believed until contradicted). With
+ * `'auto'`, `concurrency` is its `max`: the most it may use.
  */
 export function checkStats(stats: StatsLike, s: Schedule, size: number): string[] {
 	const { concurrency } = s.options;
@@ -148,12 +151,14 @@ export function checkStats(stats: StatsLike, s: Schedule, size: number): string[
 	const inFlightBound = (s.options.overlap ? 2 : 1) * concurrency + Math.max(1, Math.ceil(concurrency / 4));
 	if (stats.maxInFlight > inFlightBound) out.push(`maxInFlight ${stats.maxInFlight} > ${inFlightBound} (overlap ${s.options.overlap})`);
 	if (stats.maxTransferring > stats.maxInFlight) out.push(`maxTransferring ${stats.maxTransferring} > maxInFlight ${stats.maxInFlight}`);
-	const window = 2 * concurrency * chunkSize;
-	if (stats.maxBufferedBytes > window) out.push(`maxBufferedBytes ${stats.maxBufferedBytes} > ${window} (2 x ${concurrency} x ${chunkSize})`);
+	const budget = s.options.maxBufferChunks === null ? Number.POSITIVE_INFINITY : s.options.maxBufferChunks * chunkSize;
+	const window = Math.min(2 * concurrency * chunkSize, budget);
+	if (stats.maxBufferedBytes > window) out.push(`maxBufferedBytes ${stats.maxBufferedBytes} > ${window} (2 x ${concurrency} x ${chunkSize}, maxBuffer ${budget})`);
 	const requestBound = Math.max(1, Math.ceil(size / chunkSize)) + 1 + stats.retries + stats.hedges + stats.steals;
 	if (stats.requests > requestBound) {
 		out.push(`requests ${stats.requests} > ${requestBound} (chunks + 1 + ${stats.retries} retries + ${stats.hedges} hedges + ${stats.steals} steals)`);
 	}
+	if (stats.maxConcurrency !== undefined && stats.maxConcurrency > concurrency) out.push(`maxConcurrency ${stats.maxConcurrency} > ${concurrency}`);
 	if (stats.steals > 2 * concurrency) out.push(`steals ${stats.steals} > ${2 * concurrency}`);
 	return out;
 }

@@ -138,6 +138,17 @@ export type FaultRule = (req: FaultRequest) => Fault | undefined;
 export interface ShapeOptions {
   /** Rate limit per response. */
   bytesPerSecond?: number;
+  /**
+   * Rate limit of all object responses together (a shared link), bytes per second: their bytes
+   * leave in the order they are written, none before its turn. Combines with `bytesPerSecond`.
+   */
+  linkBytesPerSecond?: number;
+  /**
+   * A server that serves this many object responses at once (counted from the request's arrival
+   * to the response's close) and answers the others `status` (503 by default) at once, with
+   * `retryAfter` as its Retry-After if given. Such answers are marked `limited` in the records.
+   */
+  maxResponses?: { limit: number; status?: number; retryAfter?: string };
   /** Delay before the headers of every object response. */
   ttfbMs?: number;
   stragglers?: {
@@ -190,6 +201,8 @@ export interface RequestRecord {
   fault?: Fault;
   /** This response was chosen as a straggler by shape(). */
   straggler?: boolean;
+  /** Refused by shape().maxResponses: the server was serving its limit already. */
+  limited?: boolean;
   /** performance.now() timestamps. */
   startedAt: number;
   endedAt?: number;
@@ -232,6 +245,8 @@ export interface Origin {
   /** GET/HEAD requests to objects currently being answered (from arrival to response end/abort). */
   readonly inFlight: number;
   readonly maxInFlight: number;
+  /** Most object responses served at once within shape().maxResponses since the last resetStats(). */
+  readonly maxServing: number;
   readonly openSockets: number;
   /** Total body bytes sent since the last resetStats(). */
   readonly bytesSent: number;
@@ -410,6 +425,11 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
   let stragglerSeq = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  /** Object responses being served within shape().maxResponses, and the most at once. */
+  let serving = 0;
+  let maxServing = 0;
+  /** When the shared link (shape().linkBytesPerSecond) has sent everything written so far. */
+  let linkFreeAt = 0;
   let totalBytesSent = 0;
   let requestSeq = 0;
   let closePromise: Promise<void> | undefined;
@@ -656,6 +676,23 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     const count = (counts.get(entry.path) ?? 0) + 1;
     counts.set(entry.path, count);
     rec.count = count;
+
+    const limit = shapeOptions?.maxResponses;
+    if (limit !== undefined) {
+      if (serving >= limit.limit) {
+        rec.limited = true;
+        const h: Record<string, string> = {};
+        if (limit.retryAfter !== undefined) h['Retry-After'] = limit.retryAfter;
+        const status = limit.status ?? 503;
+        sendSimple(res, rec, status, head, `limited ${status}\n`, h);
+        return;
+      }
+      serving += 1;
+      if (serving > maxServing) maxServing = serving;
+      res.once('close', () => {
+        serving -= 1;
+      });
+    }
     let fault: Fault | undefined;
     if (rule !== undefined) {
       fault = rule({
@@ -875,6 +912,14 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
         }
         tokens -= n;
       }
+      const link = shape?.linkBytesPerSecond;
+      if (link !== undefined && link > 0 && Number.isFinite(link)) {
+        // The shared link: this slice leaves once everything written before it has (a burst of 50 ms at most).
+        const now = performance.now();
+        linkFreeAt = Math.max(linkFreeAt, now - 50) + (n * 1000) / link;
+        if (linkFreeAt > now) await sleep(linkFreeAt - now, st);
+        if (st.closed) break;
+      }
       let chunk = chunkAt(entry, start + sent, n);
       const corrupt = f.corruptByteAt === undefined ? -1 : f.corruptByteAt - (start + sent);
       if (corrupt >= 0 && corrupt < n) {
@@ -1030,6 +1075,9 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     get maxInFlight(): number {
       return maxInFlight;
     },
+    get maxServing(): number {
+      return maxServing;
+    },
     get openSockets(): number {
       return sockets.size;
     },
@@ -1039,6 +1087,7 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
     resetStats(): void {
       requests.length = 0;
       maxInFlight = inFlight;
+      maxServing = serving;
       totalBytesSent = 0;
     },
     whenIdle(timeoutMs = 5000): Promise<void> {

@@ -81,7 +81,11 @@ export interface Consumer {
 }
 
 export interface DrawnOptions {
+	/** The fixed concurrency, or the `max` of `'auto'` (`{ min: 1, max: concurrency }`). */
 	concurrency: number;
+	auto: boolean;
+	/** `maxBuffer` in chunks (at least `chunkSize`), or not given. */
+	maxBufferChunks: number | null;
 	/** false, or hedging with a small `after` (and sometimes a small `max`). */
 	hedge: false | { after: number; max: number | null };
 	overlap: boolean;
@@ -176,6 +180,8 @@ const when: fc.Arbitrary<When> = fc.oneof(
 
 const options: fc.Arbitrary<DrawnOptions> = fc.record({
 	concurrency: fc.integer({ min: 1, max: 8 }),
+	auto: fc.boolean(),
+	maxBufferChunks: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 12 }), weight: 1 }),
 	hedge: fc.oneof(
 		fc.constant(false as const),
 		fc.record({ after: fc.integer({ min: 20, max: 80 }), max: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 4 }), weight: 1 }) }),

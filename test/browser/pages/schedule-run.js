@@ -16,7 +16,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export function libraryOptions({ chunkSize, size, options: o, integrity }) {
 	return {
 		chunkSize,
-		concurrency: o.concurrency,
+		concurrency: o.auto ? { min: 1, max: o.concurrency } : o.concurrency,
+		...(o.maxBufferChunks === null ? {} : { maxBuffer: o.maxBufferChunks * chunkSize }),
 		hedge: o.hedge === false ? false : { after: o.hedge.after, ...(o.hedge.max === null ? {} : { max: o.hedge.max }) },
 		overlap: o.overlap,
 		stallTimeout: o.stallTimeout,

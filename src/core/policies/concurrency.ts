@@ -1,0 +1,336 @@
+/**
+ * Adaptive concurrency (`concurrency: 'auto'`, issue 16): how many slots read at once, decided
+ * from what the download measures. It starts small and doubles while the aggregate throughput
+ * rises almost in proportion (each added connection brings at least `GROW_SHARE` of what one
+ * brought before); when a doubling brings less, measured twice (a busy machine only slows a
+ * measure down: the better one counts), it keeps the connections the gain paid for and holds. While it holds it probes now and then, a quarter more or a quarter fewer, and keeps the
+ * change when the added connections bring (or the removed ones took) at least `KEEP_SHARE` of a
+ * connection's share, so a link whose capacity changes is followed both ways. "All requests
+ * succeeding is no reason to add connections" (xet-core#930): only a measured gain is.
+ *
+ * The server's pushback wins over any measurement, at once: a 429 or 503 cuts to what the server
+ * was serving when it refused (the other requests in flight), less the allowance on top of the
+ * slots, and growth waits out `Retry-After` (at least `PUSHBACK_HOLD_MS`), and probes come less
+ * often after each; a reset or refused connection takes one slot off. The bounds are the caller's `{ min, max }`, and `max` is also
+ * held to what the memory budget allows (`budgetLimit`).
+ *
+ * Pure: every input carries its own time (`at`), so the decisions are tests of their own with no
+ * clock (test/policies/concurrency.test.ts). The engine feeds it and carries the target out.
+ */
+
+import { isParallelGetError } from '../../errors/parallel-get-error.ts';
+import { UnexpectedResponseError } from '../../errors/unexpected-response-error.ts';
+
+/** Each connection added while doubling must bring at least this share of what one brought before. */
+export const GROW_SHARE = 0.75;
+/** A probe's connections are kept (or a probe's removal undone) from this share of a connection's pace on. */
+export const KEEP_SHARE = 0.4;
+/** Where the slots start. */
+export const START_CONCURRENCY = 2;
+/** Throughput is measured over at least this many ms at each level, after one sample to settle. */
+export const MEASURE_MS = 400;
+/**
+ * Measurements at a held level between two probes: `HOLD_MEASURES`, doubled after each probe that
+ * changed nothing (a stable link pays for fewer of them), up to `MAX_HOLD_MEASURES`.
+ */
+export const HOLD_MEASURES = 4;
+export const MAX_HOLD_MEASURES = 32;
+/** After a 429 or 503, no growth for this long at least (or the server's `Retry-After`, if longer). */
+export const PUSHBACK_HOLD_MS = 3_000;
+/** After a reset or refused connection, no growth for this long. */
+export const RESET_HOLD_MS = 2_000;
+
+export interface ConcurrencyBounds {
+	/** The fewest slots, and the most (already within the memory budget, see `budgetLimit`). */
+	readonly min: number;
+	readonly max: number;
+	/**
+	 * Requests that may run on top of `c` slots (overlap, hedges): a server's limit counts them
+	 * too. `() => 0` when both are off.
+	 */
+	readonly onTop: (concurrency: number) => number;
+}
+
+/** What was received over one interval. */
+export interface ThroughputSample {
+	/** When the interval ended, and its length, in ms. */
+	readonly at: number;
+	readonly ms: number;
+	/** Bytes received over it. */
+	readonly bytes: number;
+	/**
+	 * Every slot of the target was reading throughout. False when the window held a free slot back
+	 * (the consumer sets the pace), or nothing was left to start: such an interval says nothing
+	 * about the link and is not counted.
+	 */
+	readonly saturated: boolean;
+}
+
+/** The server pushed back: `throttled` is a 429 or 503, `reset` a connection reset or refused. */
+export interface Pushback {
+	readonly at: number;
+	readonly kind: 'throttled' | 'reset';
+	/** The server's `Retry-After`, in ms. */
+	readonly retryAfter?: number | undefined;
+	/**
+	 * The other requests in flight when the server refused this one: what it was serving, as far
+	 * as the client can tell (a server counts a request from its arrival, before it answers).
+	 */
+	readonly accepted: number;
+}
+
+/** Why the target changed, for `stats`. */
+export type ConcurrencyReason = 'start' | 'grow' | 'settle' | 'probe' | 'keep' | 'revert' | 'drop' | 'throttled' | 'reset';
+
+interface Level {
+	readonly concurrency: number;
+	/** Bytes per ms. */
+	readonly throughput: number;
+}
+
+type Phase = 'doubling' | 'hold' | 'probe-up' | 'probe-down';
+
+/**
+ * The pushback a failed attempt says, if any: a 429 or 503 (`throttled`, with its `Retry-After`
+ * up to `maxRetryAfter`); a network error (a reset, a refused connection) or a body that ended
+ * short (`reset`). A stall, another status or a verdict of this library's are not pushback.
+ */
+export function pushbackOf(error: unknown, at: number, accepted: number, maxRetryAfter: number): Pushback | undefined {
+	if (error instanceof UnexpectedResponseError) {
+		if (error.status === 429 || error.status === 503) {
+			const retryAfter = error.retryAfter === undefined ? undefined : Math.min(error.retryAfter, maxRetryAfter);
+			return { at, kind: 'throttled', retryAfter, accepted };
+		}
+		return error.code === 'ERR_BODY_TOO_SHORT' ? { at, kind: 'reset', accepted } : undefined;
+	}
+	return isParallelGetError(error) ? undefined : { at, kind: 'reset', accepted };
+}
+
+/** The most slots a memory budget allows: each slot needs one chunk of the window at least. */
+export function budgetLimit(maxBuffer: number, chunkSize: number): number {
+	return Math.max(1, Math.floor(maxBuffer / chunkSize));
+}
+
+/**
+ * What each connection added from `from` to `to` brought, as a share of what one connection of
+ * `from` brought on average (1: in proportion; 0: nothing). Going down, what each removed one took.
+ */
+export function efficiency(from: Level, to: Level): number {
+	const perConnection = from.throughput / from.concurrency;
+	if (perConnection <= 0 || to.concurrency === from.concurrency) return to.throughput > from.throughput ? 1 : 0;
+	return (to.throughput - from.throughput) / (to.concurrency - from.concurrency) / perConnection;
+}
+
+/**
+ * After a doubling that brought less than `GROW_SHARE` per connection: the connections the gain
+ * paid for at the pace one had before, between the two levels.
+ */
+export function paidFor(from: Level, to: Level): number {
+	const perConnection = from.throughput / from.concurrency;
+	const gained = perConnection > 0 ? Math.ceil((to.throughput - from.throughput) / perConnection - 1e-9) : 0;
+	return Math.min(to.concurrency, Math.max(from.concurrency, from.concurrency + gained));
+}
+
+/** The most slots `c` such that `c` plus what runs on top of them stays within `accepted`. */
+export function fitWithin(accepted: number, onTop: (concurrency: number) => number): number {
+	let c = accepted;
+	while (c > 1 && c + onTop(c) > accepted) c--;
+	return Math.max(1, c);
+}
+
+export class ConcurrencyPolicy {
+	readonly #bounds: ConcurrencyBounds;
+	#target: number;
+	#reason: ConcurrencyReason = 'start';
+	#phase: Phase = 'doubling';
+	/** The level before the step being measured. */
+	#base: Level | undefined;
+	/** The next sample is the first at a new level: connections still opening; not counted. */
+	#settling = false;
+	#measured = { ms: 0, bytes: 0 };
+	#holds = 0;
+	#holdFor = HOLD_MEASURES;
+	#nextProbe: 'up' | 'down' = 'up';
+	/** No growth before this time (pushback), nor past `#ceiling` then. */
+	#quietUntil = Number.NEGATIVE_INFINITY;
+	#ceiling: number;
+	#lastCutAt = Number.NEGATIVE_INFINITY;
+	/** A doubling that seemed to bring too little, measured once more before it counts. */
+	#doubt: Level | undefined;
+
+	constructor(bounds: ConcurrencyBounds) {
+		if (!(bounds.min >= 1 && bounds.max >= bounds.min)) throw new RangeError(`bad bounds ${bounds.min}..${bounds.max}`);
+		this.#bounds = bounds;
+		this.#ceiling = bounds.max;
+		this.#target = Math.min(bounds.max, Math.max(bounds.min, START_CONCURRENCY));
+	}
+
+	/** Slots to read with now. */
+	get target(): number {
+		return this.#target;
+	}
+
+	/** Why the target last changed. */
+	get reason(): ConcurrencyReason {
+		return this.#reason;
+	}
+
+	/** One interval's throughput; returns the target. */
+	sample(sample: ThroughputSample): number {
+		if (!sample.saturated || sample.ms <= 0) {
+			// Not the link's pace: whatever was gathered at this level starts over.
+			this.#measured = { ms: 0, bytes: 0 };
+			return this.#target;
+		}
+		if (this.#settling) {
+			this.#settling = false;
+			return this.#target;
+		}
+		this.#measured.ms += sample.ms;
+		this.#measured.bytes += sample.bytes;
+		if (this.#measured.ms < MEASURE_MS) return this.#target;
+		const level: Level = { concurrency: this.#target, throughput: this.#measured.bytes / this.#measured.ms };
+		this.#measured = { ms: 0, bytes: 0 };
+		this.#decide(level, sample.at);
+		return this.#target;
+	}
+
+	/** The server refused a request or dropped a connection; returns the target. */
+	pushback(event: Pushback): number {
+		const { min } = this.#bounds;
+		const recent = event.at - this.#lastCutAt < MEASURE_MS;
+		let to: number;
+		if (event.kind === 'throttled') {
+			// What the server served when it said no, less what may run on top of the slots; the
+			// requests sent before an earlier cut reached the server are answered the same way,
+			// so they cut no further than that.
+			const fit = event.accepted > 0 ? fitWithin(event.accepted, this.#bounds.onTop) : Math.floor(this.#target / 2);
+			to = Math.min(this.#target, fit);
+			if (to === this.#target && !recent) to--;
+			this.#ceiling = Math.max(min, to);
+			this.#quietUntil = Math.max(this.#quietUntil, event.at + Math.max(PUSHBACK_HOLD_MS, event.retryAfter ?? 0));
+		} else {
+			to = recent ? this.#target : this.#target - 1;
+			this.#quietUntil = Math.max(this.#quietUntil, event.at + RESET_HOLD_MS);
+		}
+		if (to < this.#target) this.#lastCutAt = event.at;
+		this.#phase = 'hold';
+		this.#doubt = undefined;
+		this.#holds = 0;
+		// A server that keeps refusing what the probes add is probed less and less often.
+		this.#holdFor = Math.min(MAX_HOLD_MEASURES, 2 * this.#holdFor);
+		this.#base = undefined;
+		this.#nextProbe = 'up';
+		this.#set(Math.max(min, to), event.kind);
+		return this.#target;
+	}
+
+	#mayGrow(at: number): boolean {
+		if (at >= this.#quietUntil) this.#ceiling = this.#bounds.max;
+		return this.#target < this.#ceiling;
+	}
+
+	#decide(level: Level, at: number): void {
+		const { min } = this.#bounds;
+		const base = this.#base;
+		switch (this.#phase) {
+			case 'doubling': {
+				if (base !== undefined && efficiency(base, level) < GROW_SHARE) {
+					// A busy machine only ever slows a measure down: the better of two decides.
+					if (this.#doubt === undefined) {
+						this.#doubt = level;
+						return;
+					}
+					if (this.#doubt.throughput > level.throughput) level = this.#doubt;
+					this.#doubt = undefined;
+					if (efficiency(base, level) >= GROW_SHARE) {
+						this.#grow(level, at);
+						return;
+					}
+					const share = efficiency(base, level);
+					this.#hold();
+					this.#set(paidFor(base, level), 'settle');
+					// Still a real gain: probe up again at the next turn rather than after a hold.
+					if (share >= KEEP_SHARE) this.#holds = this.#holdFor - 1;
+					return;
+				}
+				this.#doubt = undefined;
+				this.#grow(level, at);
+				return;
+			}
+			case 'hold': {
+				if (++this.#holds < this.#holdFor) return;
+				this.#holds = 0;
+				const step = Math.max(1, Math.round(this.#target / 4));
+				const up = this.#nextProbe === 'up';
+				this.#nextProbe = up ? 'down' : 'up';
+				if (up && this.#mayGrow(at)) {
+					this.#base = level;
+					this.#phase = 'probe-up';
+					this.#set(Math.min(this.#ceiling, this.#target + step), 'probe');
+				} else if (!up && this.#target > min) {
+					this.#base = level;
+					this.#phase = 'probe-down';
+					this.#set(Math.max(min, this.#target - step), 'probe');
+				}
+				return;
+			}
+			case 'probe-up': {
+				const kept = base !== undefined && efficiency(base, level) >= KEEP_SHARE;
+				this.#hold();
+				if (kept) {
+					this.#holdFor = HOLD_MEASURES;
+					// Worth it: probe up again at the next turn.
+					this.#nextProbe = 'up';
+					this.#holds = this.#holdFor - 1;
+					this.#reason = 'keep';
+				} else {
+					this.#nextProbe = 'down';
+					this.#set((base as Level).concurrency, 'revert');
+					this.#holdFor = Math.min(MAX_HOLD_MEASURES, 2 * this.#holdFor);
+				}
+				return;
+			}
+			case 'probe-down': {
+				// Going down, efficiency is what each removed connection took.
+				const needed = base !== undefined && efficiency(base, level) >= KEEP_SHARE;
+				this.#hold();
+				if (needed) {
+					this.#nextProbe = 'up';
+					this.#set((base as Level).concurrency, 'revert');
+					this.#holdFor = Math.min(MAX_HOLD_MEASURES, 2 * this.#holdFor);
+				} else {
+					this.#holdFor = HOLD_MEASURES;
+					this.#nextProbe = 'down';
+					this.#holds = this.#holdFor - 1;
+					this.#reason = 'drop';
+				}
+				return;
+			}
+		}
+	}
+
+	/** Doubles from `level`, within the ceiling; holds there when there is no room. */
+	#grow(level: Level, at: number): void {
+		if (!this.#mayGrow(at)) {
+			this.#hold();
+			return;
+		}
+		this.#base = level;
+		this.#set(Math.min(this.#ceiling, 2 * this.#target), 'grow');
+	}
+
+	#hold(): void {
+		this.#phase = 'hold';
+		this.#holds = 0;
+		this.#base = undefined;
+	}
+
+	#set(target: number, reason: ConcurrencyReason): void {
+		this.#reason = reason;
+		if (target === this.#target) return;
+		this.#target = target;
+		this.#settling = true;
+		this.#measured = { ms: 0, bytes: 0 };
+	}
+}

@@ -1,0 +1,268 @@
+import { describe, expect, it } from 'vitest';
+import { maxHedging } from '../../src/core/constants.ts';
+import { StallError } from '../../src/errors/stall-error.ts';
+import { UnexpectedResponseError } from '../../src/errors/unexpected-response-error.ts';
+import {
+	budgetLimit,
+	type ConcurrencyBounds,
+	ConcurrencyPolicy,
+	efficiency,
+	fitWithin,
+	HOLD_MEASURES,
+	MAX_HOLD_MEASURES,
+	MEASURE_MS,
+	paidFor,
+	pushbackOf,
+	PUSHBACK_HOLD_MS,
+	RESET_HOLD_MS,
+	START_CONCURRENCY,
+} from '../../src/core/policies/concurrency.ts';
+
+/** A link as a function: bytes per ms received with `c` slots reading. */
+type Link = (c: number) => number;
+
+const bounds = (more: Partial<ConcurrencyBounds> = {}): ConcurrencyBounds => ({ min: 1, max: 64, onTop: () => 0, ...more });
+
+/** Samples of `MEASURE_MS` (one measure each) at the link's pace; the targets after each, from `at`. */
+function drive(policy: ConcurrencyPolicy, link: Link, samples: number, clock = { at: 0 }): number[] {
+	const targets: number[] = [];
+	for (let i = 0; i < samples; i++) {
+		clock.at += MEASURE_MS;
+		targets.push(policy.sample({ at: clock.at, ms: MEASURE_MS, bytes: link(policy.target) * MEASURE_MS, saturated: true }));
+	}
+	return targets;
+}
+
+/** The level held most of the time (probes aside). */
+function held(targets: number[]): number {
+	const counts = new Map<number, number>();
+	for (const target of targets) counts.set(target, (counts.get(target) ?? 0) + 1);
+	return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? Number.NaN;
+}
+
+/** Each connection capped at `per`, all of them together at `cap`. */
+const capped =
+	(per: number, cap = Number.POSITIVE_INFINITY): Link =>
+	(c) =>
+		Math.min(c * per, cap);
+
+describe('ConcurrencyPolicy - growth', () => {
+	it('starts at START_CONCURRENCY, within the bounds', () => {
+		expect(new ConcurrencyPolicy(bounds()).target).toBe(START_CONCURRENCY);
+		expect(new ConcurrencyPolicy(bounds({ min: 5 })).target).toBe(5);
+		expect(new ConcurrencyPolicy(bounds({ max: 1 })).target).toBe(1);
+	});
+
+	it('doubles while each added connection brings its share, up to max: slow connections, no shared cap', () => {
+		const policy = new ConcurrencyPolicy(bounds({ max: 40 }));
+		// measure at 2, grow; settle, measure at 4, grow; ...
+		expect(drive(policy, capped(5), 11)).toEqual([4, 4, 8, 8, 16, 16, 32, 32, 40, 40, 40]);
+	});
+
+	it('on a shared link, keeps the connections the last gain paid for: 40 per connection, 100 in all -> 3', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		// measure at 2, grow; settle; measure at 4 (too little), measure again (still); keep 3.
+		const targets = drive(policy, capped(40, 100), 6);
+		expect(targets).toEqual([4, 4, 4, 3, 3, 3]);
+	});
+
+	it('in a browser that queues connections past 6, stops at 6: the ones past it add nothing', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		// 4 -> 8 brings half a connection's share each: keep what it paid for (6), probe up once
+		// more at once (8, nothing), and hold at 6.
+		const targets = drive(policy, capped(10, 60), 20);
+		expect(targets.slice(3, 10)).toEqual([8, 8, 6, 6, 8, 8, 6]);
+		expect(held(targets.slice(10))).toBe(6);
+	});
+
+	it('does not grow when a connection adds nothing (a link one connection fills)', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(drive(policy, () => 100, 5)).toEqual([4, 4, 4, 2, 2]);
+	});
+
+	it('counts no sample that is not saturated (the consumer set the pace), and restarts the measure', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		for (let at = 100; at < 5000; at += 100) policy.sample({ at, ms: 100, bytes: 1e6, saturated: false });
+		expect(policy.target).toBe(START_CONCURRENCY);
+		// Half a measure, then an unsaturated sample: the half is dropped.
+		policy.sample({ at: 5100, ms: MEASURE_MS / 2, bytes: 1, saturated: true });
+		policy.sample({ at: 5200, ms: 100, bytes: 0, saturated: false });
+		expect(policy.sample({ at: 5400, ms: MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(START_CONCURRENCY);
+		expect(policy.sample({ at: 5600, ms: MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(2 * START_CONCURRENCY);
+	});
+
+	it('measures a doubling that seemed to bring too little once more, and the better measure counts', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		drive(policy, capped(10), 2);
+		expect(policy.target).toBe(4);
+		// A busy machine slows one measure at 4 down to what 2 brought: not yet a verdict.
+		expect(policy.sample({ at: 2000, ms: MEASURE_MS, bytes: 20 * MEASURE_MS, saturated: true })).toBe(4);
+		expect(policy.sample({ at: 2400, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true })).toBe(8);
+	});
+
+	it('discards the first sample at a new level (its connections still opening)', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		drive(policy, capped(10), 1);
+		expect(policy.target).toBe(4);
+		// The settling sample says the 2 new connections brought nothing; it is not counted.
+		policy.sample({ at: 1000, ms: MEASURE_MS, bytes: 20 * MEASURE_MS, saturated: true });
+		expect(policy.sample({ at: 1400, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true })).toBe(8);
+	});
+});
+
+describe('ConcurrencyPolicy - probes while holding', () => {
+	it('probes a quarter more after HOLD_MEASURES, and reverts when they add nothing', () => {
+		const link = capped(40, 100);
+		const policy = new ConcurrencyPolicy(bounds());
+		const clock = { at: 0 };
+		drive(policy, link, 4, clock);
+		expect(policy.target).toBe(3);
+		// Holding at 3: the probe goes to 4, which adds nothing on this link: back to 3.
+		const targets = drive(policy, link, HOLD_MEASURES + 3, clock);
+		// A sample to settle at 3, HOLD_MEASURES measures, the probe's sample to settle, its measure.
+		expect(targets).toEqual([...Array(HOLD_MEASURES).fill(3), 4, 4, 3]);
+	});
+
+	it('keeps probed connections that pay, and probes up again at once: the link opened up', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		const clock = { at: 0 };
+		drive(policy, capped(40, 100), 4, clock);
+		expect(policy.target).toBe(3);
+		const targets = drive(policy, capped(40), 4 * (HOLD_MEASURES + 2), clock);
+		// 3 -> 4 (kept) -> 5 (kept) -> 6 ...: each probe pays on a link without a shared cap.
+		expect(targets.slice(HOLD_MEASURES, HOLD_MEASURES + 7)).toEqual([4, 4, 4, 5, 5, 5, 6]);
+	});
+
+	it('probes a quarter fewer, and keeps the lower count when the removed ones took nothing', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		const clock = { at: 0 };
+		drive(policy, capped(10), 5, clock);
+		expect(policy.target).toBe(16);
+		// The link is now capped at 60: 16 connections is far too many; the policy comes down to 6.
+		const targets = drive(policy, capped(10, 60), 20 * (HOLD_MEASURES + 2), clock);
+		expect(held(targets.slice(-10 * (HOLD_MEASURES + 2)))).toBe(6);
+	});
+
+	it('reverts a probe down whose connections were needed', () => {
+		const policy = new ConcurrencyPolicy(bounds({ max: 8 }));
+		const clock = { at: 0 };
+		drive(policy, capped(10), 8, clock);
+		expect(policy.target).toBe(8);
+		// At max, the up probe is skipped; then down to 6, which loses 2 x 10: back to 8.
+		const targets = drive(policy, capped(10), 2 * HOLD_MEASURES + 4, clock);
+		expect(targets).toContain(6);
+		expect(targets.at(-1)).toBe(8);
+	});
+});
+
+describe('ConcurrencyPolicy - pushback', () => {
+	const hedged = bounds({ onTop: maxHedging });
+
+	it('a 503 cuts to what the server was serving, less what runs on top of the slots, at once', () => {
+		const policy = new ConcurrencyPolicy(hedged);
+		const clock = { at: 0 };
+		drive(policy, capped(10), 3, clock);
+		expect(policy.target).toBe(8);
+		// The server serves 4 at most: 4 answered when it refused; 3 slots + 1 on top fit in 4.
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4 })).toBe(3);
+		expect(policy.reason).toBe('throttled');
+	});
+
+	it('the other 503s of the same burst cut no further; a later one takes one more off', () => {
+		const policy = new ConcurrencyPolicy(hedged);
+		const clock = { at: 0 };
+		drive(policy, capped(10), 3, clock);
+		policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4 });
+		expect(policy.pushback({ at: clock.at + 1, kind: 'throttled', accepted: 4 })).toBe(3);
+		expect(policy.pushback({ at: clock.at + 2, kind: 'throttled', accepted: 3 })).toBe(2);
+		expect(policy.pushback({ at: clock.at + MEASURE_MS + 3, kind: 'throttled', accepted: 3 })).toBe(1);
+		expect(policy.pushback({ at: clock.at + 2 * MEASURE_MS + 4, kind: 'throttled', accepted: 3 })).toBe(1);
+	});
+
+	it('a 503 with nothing answered halves the slots, never below min', () => {
+		const policy = new ConcurrencyPolicy(bounds({ min: 3 }));
+		const clock = { at: 0 };
+		drive(policy, capped(10), 3, clock);
+		expect(policy.target).toBe(12);
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 0 })).toBe(6);
+		expect(policy.pushback({ at: clock.at + MEASURE_MS, kind: 'throttled', accepted: 0 })).toBe(3);
+		expect(policy.pushback({ at: clock.at + 2 * MEASURE_MS, kind: 'throttled', accepted: 0 })).toBe(3);
+	});
+
+	it('no growth while Retry-After runs (at least PUSHBACK_HOLD_MS), then growth again', () => {
+		const policy = new ConcurrencyPolicy(hedged);
+		const clock = { at: 0 };
+		drive(policy, capped(10), 3, clock);
+		const retryAfter = 3 * PUSHBACK_HOLD_MS;
+		policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter });
+		const until = clock.at + retryAfter;
+		const during: number[] = [];
+		while (clock.at + MEASURE_MS < until) during.push(...drive(policy, capped(10), 1, clock));
+		expect(Math.max(...during)).toBe(3);
+		// Probes down meanwhile found every slot needed, so the next probe up waits longer.
+		const after = drive(policy, capped(10), 2 * MAX_HOLD_MEASURES + 6, clock);
+		expect(Math.max(...after)).toBeGreaterThan(3);
+	});
+
+	it('a reset or refused connection takes one slot off, once per burst, and holds growth for RESET_HOLD_MS', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		const clock = { at: 0 };
+		drive(policy, capped(10), 3, clock);
+		expect(policy.pushback({ at: clock.at, kind: 'reset', accepted: 7 })).toBe(7);
+		expect(policy.pushback({ at: clock.at + 1, kind: 'reset', accepted: 6 })).toBe(7);
+		const during: number[] = [];
+		const until = clock.at + RESET_HOLD_MS;
+		while (clock.at + MEASURE_MS < until) during.push(...drive(policy, capped(10), 1, clock));
+		expect(Math.max(...during)).toBe(7);
+	});
+
+	it('never goes below min nor above max', () => {
+		const policy = new ConcurrencyPolicy(bounds({ min: 2, max: 5 }));
+		expect(Math.max(...drive(policy, capped(10), 30))).toBe(5);
+		for (let i = 0; i < 5; i++) policy.pushback({ at: 100_000 + i * 1000, kind: 'reset', accepted: 1 });
+		expect(policy.target).toBe(2);
+	});
+});
+
+describe('concurrency helpers', () => {
+	it('efficiency - what each added connection brought, as a share of one before', () => {
+		expect(efficiency({ concurrency: 2, throughput: 80 }, { concurrency: 4, throughput: 160 })).toBe(1);
+		expect(efficiency({ concurrency: 2, throughput: 80 }, { concurrency: 4, throughput: 100 })).toBe(0.25);
+		expect(efficiency({ concurrency: 8, throughput: 80 }, { concurrency: 6, throughput: 80 })).toBeCloseTo(0);
+		expect(efficiency({ concurrency: 8, throughput: 80 }, { concurrency: 6, throughput: 60 })).toBe(1);
+	});
+
+	it('paidFor - the connections a partial gain paid for, between the two levels', () => {
+		expect(paidFor({ concurrency: 2, throughput: 80 }, { concurrency: 4, throughput: 100 })).toBe(3);
+		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 60 })).toBe(6);
+		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 30 })).toBe(4);
+		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 400 })).toBe(8);
+	});
+
+	it('fitWithin - slots plus what runs on top of them within what the server accepts', () => {
+		expect(fitWithin(4, maxHedging)).toBe(3);
+		expect(fitWithin(10, maxHedging)).toBe(8);
+		expect(fitWithin(9, maxHedging)).toBe(7);
+		expect(fitWithin(4, () => 0)).toBe(4);
+		expect(fitWithin(1, maxHedging)).toBe(1);
+	});
+
+	it('budgetLimit - one chunk of the budget per slot at least', () => {
+		expect(budgetLimit(128 * 2 ** 20, 8 * 2 ** 20)).toBe(16);
+		expect(budgetLimit(100, 8 * 2 ** 20)).toBe(1);
+	});
+
+	it('pushbackOf - 429 and 503 are throttling (Retry-After capped), network errors and short bodies resets, the rest nothing', () => {
+		const status = (code: number, retryAfter?: number) => new UnexpectedResponseError('x', { status: code, retryable: true, ...(retryAfter === undefined ? {} : { retryAfter }) });
+		expect(pushbackOf(status(503, 90_000), 5, 3, 60_000)).toEqual({ at: 5, kind: 'throttled', retryAfter: 60_000, accepted: 3 });
+		expect(pushbackOf(status(429), 5, 3, 60_000)).toEqual({ at: 5, kind: 'throttled', retryAfter: undefined, accepted: 3 });
+		expect(pushbackOf(new TypeError('fetch failed'), 5, 3, 60_000)).toMatchObject({ kind: 'reset' });
+		expect(pushbackOf(new UnexpectedResponseError('short', { code: 'ERR_BODY_TOO_SHORT', retryable: true }), 5, 3, 60_000)).toMatchObject({ kind: 'reset' });
+		expect(pushbackOf(status(500), 5, 3, 60_000)).toBeUndefined();
+		expect(pushbackOf(new StallError(100, {}), 5, 3, 60_000)).toBeUndefined();
+	});
+
+	it('refuses bounds with min above max', () => {
+		expect(() => new ConcurrencyPolicy(bounds({ min: 5, max: 4 }))).toThrow(RangeError);
+	});
+});
