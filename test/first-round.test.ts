@@ -5,27 +5,19 @@
  * the origin: which requests arrived while discovery's answer was held back, and how many were in
  * flight then.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import { drain, rejection } from './support/collect.ts';
 import { objectSha256 } from './support/object.ts';
-import { type Fault, type Origin, startOrigin } from './support/origin.ts';
+import { type Fault } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const chunkSize = 64 * KiB;
 const size = 10 * chunkSize + 5;
 const fast = { chunkSize, retry: { limit: 3, delay: () => 1, jitter: false }, hedge: false, overlap: false } as const;
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 
 interface Arrival {
 	range: string | undefined;

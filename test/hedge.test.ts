@@ -4,25 +4,17 @@
  * take over tails at the end, and a slot near the end of its request starts its next one early
  * (overlap). Each is tested with the others off, unless a test says otherwise.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type ParallelGetOptions, ParallelGetStream, RevisionChangedError } from '../src/index.ts';
 import { drain, rejection } from './support/collect.ts';
-import { type FaultRule, type Origin, startOrigin } from './support/origin.ts';
+import { type FaultRule } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 import { expectChunkRuns, tailRanges } from './support/runs.ts';
 
 const KiB = 1024;
 const chunkSize = 64 * KiB;
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 
 function ranges(path: string): (string | undefined)[] {
 	return origin.requestsTo(path).map((record) => record.range);

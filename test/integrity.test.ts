@@ -4,15 +4,15 @@
  * Against the local origin, which serves each digest header with the right value and can flip
  * one byte of a body while every header stays right.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ParallelGetStream as Base, type ParallelGetOptions, isIntegrityError, isParallelGetError, isRevisionChangedError } from '../src/index.ts';
 import { ParallelGetStream as Ponyfill } from '../src/ponyfill.ts';
 import { parseIntegrity } from '../src/integrity/digest.ts';
 import { createHasher } from '../src/integrity/hashers.ts';
 import { serverDigest } from '../src/http/digests.ts';
-import { drain, rejection, sha256 } from './support/collect.ts';
+import { drain, readToError, sha256 } from './support/collect.ts';
 import { base64, crc32c, crc64nvme, type DigestAlgorithm, type DigestHeader, digestOf, hex } from './support/digests.ts';
-import { type Origin, startOrigin } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const chunkSize = 64 * KiB;
@@ -27,16 +27,7 @@ class ParallelGetStream extends Base {
 	}
 }
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 
 let paths = 0;
 function object(spec: { size?: number; digests?: DigestHeader[]; acceptRanges?: boolean } = {}) {
@@ -46,21 +37,6 @@ function object(spec: { size?: number; digests?: DigestHeader[]; acceptRanges?: 
 	return { path, url: origin.url(path), bytes, digest: (algorithm: DigestAlgorithm) => digestOf(algorithm, bytes) };
 }
 
-/** Reads until the stream errors; how many bytes the consumer saw before. */
-async function readToError(readable: ReadableStream<Uint8Array>): Promise<{ error: Error & Record<string, unknown>; delivered: number }> {
-	const reader = readable.getReader();
-	let delivered = 0;
-	const error = await rejection(
-		(async () => {
-			for (;;) {
-				const { done, value } = await reader.read();
-				if (done) return;
-				delivered += value.byteLength;
-			}
-		})(),
-	);
-	return { error, delivered };
-}
 
 const algorithms: DigestAlgorithm[] = ['sha256', 'sha384', 'sha512', 'md5', 'crc32c', 'crc64nvme'];
 

@@ -5,28 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import ky from 'ky';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { drain, rejection } from './support/collect.ts';
 import { objectSha256 } from './support/object.ts';
 import { expectChunkRuns } from './support/runs.ts';
-import { type Origin, startOrigin } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const fast = { retry: { limit: 3, delay: () => 1, jitter: false } } as const;
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 
 /** Requests to `path` with their Range and precondition headers. */
 function log(path: string): { range: string | undefined; ifMatch: string | undefined; ifUnmodifiedSince: string | undefined; aborted: boolean }[] {

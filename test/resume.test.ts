@@ -5,26 +5,18 @@
  * resumed run's requests start at the checkpoint, pinned from the first one.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { drain, rejection } from './support/collect.ts';
 import { objectSlice } from './support/object.ts';
-import { type Origin, type OriginObjectSpec, type RequestRecord, startOrigin } from './support/origin.ts';
+import { type OriginObjectSpec, type RequestRecord } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const fast = { retry: { limit: 3, delay: () => 1, jitter: false }, hedge: false, overlap: false } as const;
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 
 function sha256(...parts: Uint8Array[]): string {
 	const hash = createHash('sha256');

@@ -3,10 +3,11 @@
  * chunk, against the local origin; the retry rules (the count, the delays); and what stops with
  * the first error. Hedging and overlap are off so that every count is exact.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ParallelGetStream as Base, type ParallelGetOptions } from '../src/index.ts';
-import { drain, rejection } from './support/collect.ts';
-import { type FaultRequest, type Origin, startOrigin } from './support/origin.ts';
+import { drain, readToError, rejection } from './support/collect.ts';
+import { type FaultRequest } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const chunkSize = 64 * KiB;
@@ -20,16 +21,7 @@ class ParallelGetStream extends Base {
 	}
 }
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 afterEach(() => {
 	vi.restoreAllMocks();
 });
@@ -385,18 +377,3 @@ describe('retry delays', () => {
 	});
 });
 
-/** Reads `readable` until it errors (failing if it ends); the error, and the bytes handed out before it. */
-async function readToError(readable: ReadableStream<Uint8Array>): Promise<{ error: Error & Record<string, unknown>; delivered: number }> {
-	const reader = readable.getReader();
-	let delivered = 0;
-	const error = await rejection(
-		(async () => {
-			for (;;) {
-				const { done, value } = await reader.read();
-				if (done) return;
-				delivered += value.byteLength;
-			}
-		})(),
-	);
-	return { error, delivered };
-}

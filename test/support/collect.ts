@@ -30,3 +30,19 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & Reco
 	}
 	throw new Error('expected a rejection');
 }
+
+/** Reads until the stream errors: the error, and how many bytes the consumer saw before it. */
+export async function readToError(readable: ReadableStream<Uint8Array>): Promise<{ error: Error & Record<string, unknown>; delivered: number }> {
+	const reader = readable.getReader();
+	let delivered = 0;
+	const error = await rejection(
+		(async () => {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) return;
+				delivered += value.byteLength;
+			}
+		})(),
+	);
+	return { error, delivered };
+}
