@@ -28,7 +28,9 @@ describeChromium("Chromium: concurrency 'auto'", () => {
 		// a doubling to 16 would need 8 to have brought nearly twice what 4 did. (Chromium sends a
 		// request again on a reused connection that closed, which reads as a reset: one fewer.)
 		expect(result.stats.maxConcurrency).toBeLessThan(16);
-		expect(result.stats.concurrency).toBeLessThanOrEqual(8);
+		// At the end it may be in a probe: 25 % above the 6 to 8 it holds (a busy machine's noisy
+		// measures can keep it at 8), so 10 at most.
+		expect(result.stats.concurrency).toBeLessThanOrEqual(10);
 		expect(result.stats.concurrencyChanges.map((change) => change.reason)).toContain('grow');
 	});
 });

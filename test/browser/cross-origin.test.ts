@@ -141,12 +141,17 @@ describeChromium('Chromium: data on another origin', () => {
 		// Last-Modified instead; every later one is pinned by it.
 		const all = gets(data.requestsTo('/hidden-sized.bin'));
 		expectChunkRuns(all.map((record) => record.range), SIZE, CHUNK);
-		for (const record of all.slice(0, 4)) {
+		// The browser may put a later, pinned request on the wire before a first-round one (its
+		// connection pool queues them): which is which is told by the range, not the order.
+		const firstRound = all.filter((record) => Number(/^bytes=(\d+)-/.exec(record.range ?? '')?.[1]) < 4 * CHUNK);
+		expect(firstRound).toHaveLength(4);
+		for (const record of firstRound) {
 			expect(record.headers['if-unmodified-since']).toBeUndefined();
 			expect(record.headers['if-match']).toBeUndefined();
 		}
-		expect(all.length).toBeGreaterThan(4);
-		for (const record of all.slice(4)) {
+		const later = all.filter((record) => !firstRound.includes(record));
+		expect(later.length).toBeGreaterThan(0);
+		for (const record of later) {
 			expect(record.headers['if-unmodified-since']).toBe(lastModified);
 			expect(record.headers['if-match']).toBeUndefined();
 		}
