@@ -48,7 +48,8 @@ describe("concurrency: 'auto'", () => {
 			['start', 2],
 			['grow', 4],
 		]);
-		expect(stats.maxInFlight).toBeLessThanOrEqual(16 + maxHedging(16));
+		// Overlap on: each of the 16 slots may send its next request early, besides the hedges.
+		expect(stats.maxInFlight).toBeLessThanOrEqual(2 * 16 + maxHedging(16));
 	});
 
 	it('a server that serves 4 at once: no failure, settles within 4 in flight, fewer 503s than a fixed 8', async () => {
