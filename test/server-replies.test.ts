@@ -163,6 +163,7 @@ describe('server replies to a later chunk', () => {
 		origin.fault(path, (request) => (chunkOf(request) === chunk ? { stallAfterBytes: chunkSize, stallMs: 300, extraBytes: 10 } : undefined));
 		const { error, delivered } = await readToError(new ParallelGetStream(url).readable);
 		expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_LONG', range: { start: chunk * chunkSize, end: (chunk + 1) * chunkSize - 1 } });
+		expect(error.message).toMatch(new RegExp(`: the body is longer than the ${chunkSize} bytes asked for$`));
 		expect(delivered).toBeLessThanOrEqual(size);
 		// Not retried: the server is not sending what it said.
 		expect(ranges(path)).toEqual([first, second]);
