@@ -1,5 +1,5 @@
 import type { KyInstance } from 'ky';
-import { type Checkpoint, normalizeResume, type ResumePoint } from './checkpoint.ts';
+import { type Checkpoint, checkResumeDigest, normalizeResume, type ResumePoint } from './checkpoint.ts';
 import {
 	DEFAULT_BACKOFF_LIMIT,
 	DEFAULT_CHUNK_SIZE,
@@ -288,6 +288,9 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 	}
 	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
 	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
+	const integrity = parseIntegrity(o.integrity);
+	const resume = normalizeResume(o.resume, size);
+	checkResumeDigest(resume, integrity);
 	return {
 		concurrency: integerOption('concurrency', o.concurrency, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
 		chunkSize: integerOption('chunkSize', o.chunkSize, DEFAULT_CHUNK_SIZE, 1),
@@ -302,8 +305,8 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		hedge: normalizeHedge(o.hedge),
 		overlap: booleanOption('overlap', o.overlap, true),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
-		integrity: parseIntegrity(o.integrity),
+		integrity,
 		verify: booleanOption('verify', o.verify, true),
-		resume: normalizeResume(o.resume, size),
+		resume,
 	};
 }
