@@ -18,7 +18,17 @@ import { formatBytes } from './format.ts';
 import { Interrupt, interruptExitCode } from './interrupt.ts';
 import { fileOutput, type Output, stdoutOutput } from './output.ts';
 import { Reporter } from './reporter.ts';
-import { ContinueError, findCheckpoint, partName, sidecarName } from './resume.ts';
+import { ContinueError, findCheckpoint, partName, sidecarName, withHash } from './resume.ts';
+import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
+
+/** The digest `--checksum`/`--integrity` give; a malformed one is the library's usage error, later. */
+function expectedDigest(integrity: string): ExpectedDigest | undefined {
+	try {
+		return parseIntegrity(integrity);
+	} catch {
+		return undefined;
+	}
+}
 
 /** `1.0 MiB of 4.0 MiB (25%)`. */
 function describeOffset(offset: number, size: number | undefined): string {
@@ -86,6 +96,7 @@ async function download(command: DownloadCommand): Promise<number> {
 	let resume: Checkpoint | undefined;
 	try {
 		if (command.continue) resume = await findCheckpoint(command.output as string);
+		if (resume && command.integrity !== undefined) resume = await withHash(command.output as string, resume, expectedDigest(command.integrity));
 	} catch (error) {
 		if (!(error instanceof ContinueError)) throw error;
 		say(error.message);

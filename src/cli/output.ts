@@ -69,7 +69,10 @@ export async function fileOutput(file: string, options: FileOutputOptions): Prom
 
 	const record = async (): Promise<void> => {
 		const current = checkpoint();
-		if (current) await writeSidecar(file, { ...current, offset: flushed });
+		if (!current) return;
+		// The hash state describes the bytes handed out; kept only when those are the bytes on disk.
+		const { hash, ...rest } = current;
+		await writeSidecar(file, hash?.length === flushed ? { ...rest, offset: flushed, hash } : { ...rest, offset: flushed });
 	};
 	const flush = async (): Promise<void> => {
 		if (written !== flushed) {
