@@ -209,3 +209,20 @@ describe("resume with the server's digest", () => {
 		expect(download.checkpoint()).toBeUndefined();
 	});
 });
+
+describe('a resumed download checkpointed before its hash code has loaded', () => {
+	it("carries the checkpoint's own hash on, so that it can be resumed again", async () => {
+		const { url, bytes } = object();
+		const integrity = `crc64nvme-${base64(digestOf('crc64nvme', bytes))}`;
+		const { checkpoint, head } = await firstRun(url, integrity, 150 * KiB);
+		const rest = new native.ParallelGetStream(url, { ...fast, integrity, resume: checkpoint });
+		// At once: the pin and size are the checkpoint's, the hash code is still loading.
+		const again = JSON.parse(JSON.stringify(rest.checkpoint())) as native.Checkpoint;
+		await rest.readable.cancel('stopped');
+		expect(again).toMatchObject({ offset: checkpoint.offset, hash: checkpoint.hash });
+		const last = new native.ParallelGetStream(url, { ...fast, integrity, resume: again });
+		const { bytes: tail, error } = await readOut(last.readable);
+		expect(error).toBeUndefined();
+		expect(sha256(Buffer.concat([head, tail]))).toBe(sha256(bytes));
+	});
+});

@@ -92,11 +92,17 @@ export class Verifier {
 	 */
 	checkpointHash(length: number): CheckpointHash | undefined {
 		const hasher = this.#hasher;
-		if (this.failed || this.skipped || !hasher?.save) return undefined;
+		if (this.failed || this.skipped) return undefined;
+		// A resumed hash not loaded yet has hashed nothing since: its state is the checkpoint's own.
+		if (!hasher && this.#resumeState) return this.#hashOf(this.#resumeState, length);
+		if (!hasher?.save) return undefined;
 		// Once a piece has been held, the state before the latest one held is that of the bytes out
 		// (a cancel drops the piece, not what was handed out); after `finish`, of every byte.
 		const state = this.#final ?? this.#beforeHeld ?? hasher.save();
-		if (!state) return undefined;
+		return state && this.#hashOf(state, length);
+	}
+
+	#hashOf(state: Uint8Array, length: number): CheckpointHash {
 		const { algorithm, values, source } = this.expected;
 		return { algorithm, digest: encode(values[0] as Uint8Array, 'base64'), source, length, state: encode(state, 'base64') };
 	}
