@@ -160,7 +160,9 @@ export interface ParallelGetOptions {
 	 * Continue a download from a checkpoint (`download.checkpoint()`, possibly from storage): the
 	 * stream yields the bytes from `resume.offset` to the end, every request pinned to the
 	 * checkpoint's validator from the first one on. A changed object fails with
-	 * `RevisionChangedError` before a byte is handed out. A malformed checkpoint throws here.
+	 * `RevisionChangedError` before a byte is handed out. A malformed checkpoint throws here, and
+	 * so does `integrity` with a checkpoint past 0 that carries no `hash` of the same digest: the
+	 * bytes before the offset could not be verified. With a `hash`, the whole object is verified.
 	 */
 	resume?: Checkpoint;
 }
