@@ -27,8 +27,15 @@ afterAll(async () => {
 	rmSync(dir, { recursive: true, force: true });
 });
 
-function start(args: string[]): { child: ChildProcess; exit: Promise<{ code: number | null; stderr: string }> } {
-	const child = spawn(resolve('node_modules/.bin/node'), [bin, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+const runtimes = {
+	node: [resolve('node_modules/.bin/node'), bin],
+	deno: [resolve('node_modules/.bin/deno'), 'run', '-A', bin],
+	bun: [resolve('node_modules/.bin/bun'), bin],
+} as const;
+
+function start(args: string[], runtime: keyof typeof runtimes = 'node'): { child: ChildProcess; exit: Promise<{ code: number | null; stderr: string }> } {
+	const [command, ...prefix] = runtimes[runtime];
+	const child = spawn(command, [...prefix, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 	let stderr = '';
 	child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
 	const exit = new Promise<{ code: number | null; stderr: string }>((done, fail) => {
@@ -38,8 +45,8 @@ function start(args: string[]): { child: ChildProcess; exit: Promise<{ code: num
 	return { child, exit };
 }
 
-function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
-	return start(args).exit;
+function run(args: string[], runtime: keyof typeof runtimes = 'node'): Promise<{ code: number | null; stderr: string }> {
+	return start(args, runtime).exit;
 }
 
 /** FILE, FILE.part and its sidecar, where they are left. */
@@ -155,6 +162,17 @@ describe('parallel-get-stream CLI: --continue with a digest verifies the whole f
 		// The resumed run asked only for the rest.
 		const ranges = origin.requestsTo(path).filter((request) => request.headers['if-match'] !== undefined);
 		expect(Math.min(...ranges.map((request) => Number(/^bytes=(\d+)-/.exec(request.range ?? '')?.[1])))).toBe(kept.offset);
+	});
+
+	it.each(['deno', 'bun'] as const)('in %s (the first run in Node): FILE.part re-hashed, the right file, verified', async (runtime) => {
+		const { path, url, name, bytes } = object([], 4 * size);
+		const flags = ['--checksum', `sha256=${hex(digestOf('sha256', bytes))}`];
+		await interrupted(path, name, url, flags);
+		const result = await run([url, '-o', name, '-c', '2', '--chunk-size', '256k', '--continue', ...flags], runtime);
+		expect(result.stderr).toMatch(/, resumed at .*, sha256 \(integrity\) verified\n$/);
+		expect(result.code).toBe(0);
+		expect(sha256(readFileSync(join(dir, name)))).toBe(sha256(bytes));
+		expect(leftovers(name)).toEqual([name]);
 	});
 
 	it.each([
