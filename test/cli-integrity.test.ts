@@ -202,4 +202,29 @@ describe('parallel-get-stream CLI: --continue with a digest verifies the whole f
 		]);
 		expect(leftovers(name)).toEqual([]);
 	});
+
+	it.each([
+		['the right file, verified', false],
+		['a byte flipped in FILE.part: ERR_INTEGRITY, nothing left', true],
+	] as const)("the server's Repr-Digest, without --checksum: the sidecar names it, --continue verifies the whole file (%s)", async (_, flipped) => {
+		const { path, url, name, bytes } = object(['repr-digest'], 4 * size);
+		await interrupted(path, name, url, []);
+		expect(JSON.parse(readFileSync(join(dir, `${name}.part.json`), 'utf8')).digest).toEqual({ algorithm: 'sha512', source: 'repr-digest', value: base64(digestOf('sha512', bytes)) });
+		if (flipped) {
+			const part = readFileSync(join(dir, `${name}.part`));
+			part[1000] = (part[1000] as number) ^ 0xff;
+			writeFileSync(join(dir, `${name}.part`), part);
+		}
+		const result = await run([url, '-o', name, '-c', '2', '--chunk-size', '256k', '--continue']);
+		if (flipped) {
+			expect(result.code).toBe(1);
+			expect(result.stderr).toMatch(/ERR_INTEGRITY: [^\n]*\n.*expected sha512 .* \(repr-digest\)\n.*received sha512 .*; removed /);
+			expect(leftovers(name)).toEqual([]);
+		} else {
+			expect(result.stderr).toMatch(/, resumed at .*, sha512 \(repr-digest\) verified\n$/);
+			expect(result.code).toBe(0);
+			expect(sha256(readFileSync(join(dir, name)))).toBe(sha256(bytes));
+			expect(leftovers(name)).toEqual([name]);
+		}
+	});
 });

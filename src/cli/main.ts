@@ -18,7 +18,7 @@ import { formatBytes } from './format.ts';
 import { Interrupt, interruptExitCode } from './interrupt.ts';
 import { fileOutput, type Output, stdoutOutput } from './output.ts';
 import { Reporter } from './reporter.ts';
-import { ContinueError, findCheckpoint, partName, sidecarName, withHash } from './resume.ts';
+import { ContinueError, findCheckpoint, partName, sidecarDigest, sidecarName, withHash } from './resume.ts';
 import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
 
 /** The digest `--checksum`/`--integrity` give; a malformed one is the library's usage error, later. */
@@ -96,7 +96,9 @@ async function download(command: DownloadCommand): Promise<number> {
 	let resume: Checkpoint | undefined;
 	try {
 		if (command.continue) resume = await findCheckpoint(command.output as string);
-		if (resume && command.integrity !== undefined) resume = await withHash(command.output as string, resume, expectedDigest(command.integrity));
+		// The caller's digest, or the server's that the first run verified: over the whole file.
+		const expected = command.integrity !== undefined ? expectedDigest(command.integrity) : command.verify && resume ? await sidecarDigest(command.output as string) : undefined;
+		if (resume && expected) resume = await withHash(command.output as string, resume, expected);
 	} catch (error) {
 		if (!(error instanceof ContinueError)) throw error;
 		say(error.message);
@@ -137,6 +139,7 @@ async function download(command: DownloadCommand): Promise<number> {
 						...(from === undefined ? {} : { from }),
 						checkpoint: () => stream.checkpoint(),
 						flushBytes: command.chunkSize ?? DEFAULT_CHUNK_SIZE,
+						...(info.digest && info.digest.source !== 'integrity' ? { digest: info.digest } : {}),
 					});
 		if (from !== undefined && !command.quiet) say(`resuming ${partName(command.output as string)} at ${describeOffset(from, info.size)}`);
 		reporter.start(() => {
