@@ -29,7 +29,8 @@ import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
 import { base64, digestOf } from './support/digests.ts';
-import { installSchedule, UNSCHEDULED } from './support/fault-rules.ts';
+import { prefixHash } from '../src/integrity/prefix-hash.ts';
+import { type InstalledSchedule, installSchedule, UNSCHEDULED } from './support/fault-rules.ts';
 import { objectSlice } from './support/object.ts';
 import { type Origin, type RequestRecord, startOrigin } from './support/origin.ts';
 import { type Schedule, schedule as schedules, timeBound } from './support/schedules.ts';
@@ -105,7 +106,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 	// on from its checkpoint; its output is then the first revision's tail, or a prefix of it.
 	let resume: native.Checkpoint | undefined;
 	if (s.resume) {
-		const first = await firstRun(s, path);
+		const first = await firstRun(s, path, installed);
 		if (typeof first === 'string') failures.push(first);
 		else resume = first;
 		await origin.whenIdle(IDLE_WAIT_MS).catch(() => failures.push('the first run left requests open'));
@@ -116,7 +117,9 @@ async function runOne(s: Schedule): Promise<string[]> {
 		}
 	}
 	const base = resume?.offset ?? 0;
-	const revisions = resume ? [(installed.revisions[0] as Uint8Array).subarray(base)] : installed.revisions;
+	const whole = installed.revisions[0] as Uint8Array;
+	const revisions = resume ? [whole.subarray(base)] : installed.revisions;
+	const corrupted = resume ? installed.corrupted.slice(0, 1).map((bytes) => bytes.subarray(base)) : installed.corrupted;
 	/** The scheduled run's requests at the origin (not a late one of the first run). */
 	const scheduled = (): RequestRecord[] => origin.requestsTo(path).filter((record) => record.headers[UNSCHEDULED] === undefined);
 
@@ -137,7 +140,8 @@ async function runOne(s: Schedule): Promise<string[]> {
 		// A `size` other than the checkpoint's is refused at construction: not given with a resume.
 		...(o.givenSize === 'none' || (resume && o.givenSize === 'wrong') ? {} : { size: o.givenSize === 'right' ? s.size : s.size + 1 }),
 		...(o.progress ? { onProgress: (report: native.Progress) => void progress.push(report) } : {}),
-		...(s.integrity?.by === 'option' ? { integrity: `${s.integrity.algorithm}-${base64(digestOf(s.integrity.algorithm, revisions[0] as Uint8Array))}` } : {}),
+		// Of the whole object, resumed or not: a resumed download verifies every byte (its checkpoint's hash).
+		...(s.integrity?.by === 'option' ? { integrity: `${s.integrity.algorithm}-${base64(digestOf(s.integrity.algorithm, whole))}` } : {}),
 		...(resume ? { resume } : {}),
 	});
 	let readable = download.readable;
@@ -221,7 +225,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 	const push = (failure: string | undefined): void => {
 		if (failure !== undefined) failures.push(failure);
 	};
-	push(checkOutput(outcome, emitted, revisions, installed.corrupted));
+	push(checkOutput(outcome, emitted, revisions, corrupted));
 	// The caller's digest is of the first revision: only those bytes may complete.
 	if (outcome.kind === 'done' && s.integrity?.by === 'option') {
 		const first = revisions[0] as Uint8Array;
@@ -246,6 +250,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 	note(outcome.kind === 'error' ? (outcome.error === abortReason ? 'aborted' : `error ${String((outcome.error as { code?: unknown }).code)}`) : outcome.kind);
 	if (info) note(`mode ${info.mode}`);
 	if (resume) note(base === s.size ? 'resumed at the end' : 'resumed');
+	if (resume && s.integrity) note(resume.hash ? 'resumed with a hash' : 'resumed without a hash');
 	for (const key of ['retries', 'hedges', 'hedgesWon', 'steals', 'overlaps'] as const) if (stats[key] > 0) note(`with ${key}`);
 	const believed = Math.max(info?.size ?? 0, ...revisions.map((bytes) => bytes.byteLength));
 	failures.push(...checkStats(stats, s, believed));
@@ -266,6 +271,9 @@ async function runOne(s: Schedule): Promise<string[]> {
 		if (resume) {
 			const checkpoint = download.checkpoint();
 			if (checkpoint?.offset !== s.size || checkpoint.etag !== resume.etag) failures.push(`done, but checkpoint() is ${JSON.stringify(checkpoint)} after resuming ${JSON.stringify(resume)}`);
+			// A resumed download verifying a digest says so only from the hash its checkpoint carried.
+			if (info?.digest && !resume.hash) failures.push(`resumed without a hash, but info.digest claims ${JSON.stringify(info.digest)}`);
+			if (s.integrity && resume.hash && info?.digest?.algorithm !== verifiedAlgorithm(s.integrity)) failures.push(`resumed with a ${resume.hash.algorithm} hash, but info.digest is ${JSON.stringify(info?.digest)}`);
 		}
 	}
 	for (let i = 0; i < progress.length; i++) {
@@ -294,7 +302,7 @@ async function runOne(s: Schedule): Promise<string[]> {
 	if (code === 'ERR_INTEGRITY') {
 		if (!s.integrity) failures.push('ERR_INTEGRITY without a digest drawn');
 		// The piece that ends the object is held back until the digest matches.
-		if (info?.size !== undefined && read >= info.size) failures.push(`ERR_INTEGRITY after all ${read} bytes were handed out`);
+		if (info?.size !== undefined && base + read >= info.size) failures.push(`ERR_INTEGRITY after all ${read} bytes from ${base} were handed out`);
 	}
 	if (s.integrity) note(`integrity ${s.integrity.by}${corrupt ? ' corrupted' : ''}`);
 
@@ -312,8 +320,11 @@ async function runOne(s: Schedule): Promise<string[]> {
  * checks what it read against the object, and returns its checkpoint, or what went wrong. An
  * empty object has no checkpoint (nothing to pin), and is then read again from the start.
  */
-async function firstRun(s: Schedule, path: string): Promise<native.Checkpoint | undefined | string> {
+async function firstRun(s: Schedule, path: string, installed: InstalledSchedule): Promise<native.Checkpoint | undefined | string> {
 	const o = s.options;
+	const whole = installed.revisions[0] as Uint8Array;
+	const draw = s.integrity;
+	const algorithm = draw && verifiedAlgorithm(draw);
 	const download = new native.ParallelGetStream(origin.url(path), {
 		chunkSize: s.chunkSize,
 		concurrency: o.concurrency,
@@ -321,6 +332,8 @@ async function firstRun(s: Schedule, path: string): Promise<native.Checkpoint | 
 		hedge: false,
 		retry: { limit: 3, delay: () => 1, jitter: false },
 		headers: { [UNSCHEDULED]: 'first run' },
+		// Verifying the same digest as the scheduled run, so that its checkpoint carries the hash.
+		...(draw?.by === 'option' ? { integrity: `${draw.algorithm}-${base64(digestOf(draw.algorithm, whole))}` } : {}),
 	});
 	const target = Math.floor((s.resume as { fraction: number }).fraction * s.size);
 	const reader = download.readable.getReader();
@@ -336,10 +349,14 @@ async function firstRun(s: Schedule, path: string): Promise<native.Checkpoint | 
 		}
 		await reader.cancel('the first run stops here');
 	} catch (error) {
+		// The corrupted byte, read to the end: nothing to continue (no checkpoint), start over.
+		if (installed.corruptByteAt !== undefined && (error as { code?: unknown }).code === 'ERR_INTEGRITY') {
+			return download.checkpoint() === undefined ? undefined : 'the first run failed ERR_INTEGRITY, but checkpoint() still gives one';
+		}
 		return `the first run of a resume failed without faults: ${describeError(error)}`;
 	}
 	const checkpoint = download.checkpoint();
-	const object = objectSlice(s.size, s.seed, 0, read);
+	const object = installed.corrupted[0] ?? objectSlice(s.size, s.seed, 0, s.size);
 	const head = new Uint8Array(read);
 	let at = 0;
 	for (const piece of pieces) {
@@ -351,8 +368,23 @@ async function firstRun(s: Schedule, path: string): Promise<native.Checkpoint | 
 	if (checkpoint?.offset !== read || checkpoint.size !== s.size || checkpoint.etag !== origin.get(path)?.etag) {
 		return `after ${read} bytes of ${s.size}, checkpoint() is ${JSON.stringify(checkpoint)}`;
 	}
+	if (checkpoint.hash && (checkpoint.hash.length !== read || checkpoint.hash.algorithm !== algorithm)) return `after ${read} bytes, checkpoint().hash is ${JSON.stringify(checkpoint.hash)}`;
 	// Through JSON, as a caller keeps it.
-	return JSON.parse(JSON.stringify(checkpoint)) as native.Checkpoint;
+	const kept = JSON.parse(JSON.stringify(checkpoint)) as native.Checkpoint;
+	// Where the first run hashed natively (SHA-2 and MD5 in Node), its checkpoint has no hash:
+	// made from the bytes read, as the CLI's --continue does from FILE.part. A server's digest
+	// without one is left unverified (and must not be claimed), unless a corrupted byte is drawn.
+	if (draw && algorithm && !kept.hash && (draw.by === 'option' || installed.corruptByteAt !== undefined)) {
+		const source = draw.by === 'option' ? 'integrity' : draw.by;
+		kept.hash = await prefixHash({ algorithm, values: [digestOf(algorithm, whole)], encoding: 'base64', source }, [head]);
+	}
+	return kept;
+}
+
+/** The algorithm verified: the caller's, or the strongest the origin's header declares (see test/support/digests.ts). */
+function verifiedAlgorithm(draw: NonNullable<Schedule['integrity']>): 'sha256' | 'sha512' | 'md5' | 'crc32c' | 'crc64nvme' {
+	if (draw.by === 'option') return draw.algorithm;
+	return draw.by === 'repr-digest' ? 'sha512' : 'md5';
 }
 
 function replayLine(runSeed: number, path: string): string {

@@ -18,9 +18,19 @@ import { formatBytes } from './format.ts';
 import { Interrupt, interruptExitCode } from './interrupt.ts';
 import { fileOutput, type Output, stdoutOutput } from './output.ts';
 import { Reporter } from './reporter.ts';
-import { ContinueError, findCheckpoint, partName, sidecarName } from './resume.ts';
+import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
+import { ContinueError, findCheckpoint, partName, sidecarDigest, sidecarName, withHash } from './resume.ts';
 import { exitCode, say, usageError } from './status.ts';
 
+
+/** The digest `--checksum`/`--integrity` give; a malformed one is the library's usage error, later. */
+function expectedDigest(integrity: string): ExpectedDigest | undefined {
+	try {
+		return parseIntegrity(integrity);
+	} catch {
+		return undefined;
+	}
+}
 
 /** `1.0 MiB of 4.0 MiB (25%)`. */
 function describeOffset(offset: number, size: number | undefined): string {
@@ -44,6 +54,9 @@ export async function download(command: DownloadCommand): Promise<number> {
 	let resume: Checkpoint | undefined;
 	try {
 		if (command.continue) resume = await findCheckpoint(command.output as string);
+		// The caller's digest, or the server's that the first run verified: over the whole file.
+		const expected = command.integrity !== undefined ? expectedDigest(command.integrity) : command.verify && resume ? await sidecarDigest(command.output as string) : undefined;
+		if (resume && expected) resume = await withHash(command.output as string, resume, expected);
 	} catch (error) {
 		if (!(error instanceof ContinueError)) throw error;
 		say(error.message);
@@ -85,6 +98,7 @@ export async function download(command: DownloadCommand): Promise<number> {
 						...(from === undefined ? {} : { from }),
 						checkpoint: () => stream.checkpoint(),
 						flushBytes: command.chunkSize ?? DEFAULT_CHUNK_SIZE,
+						...(info.digest && info.digest.source !== 'integrity' ? { digest: info.digest } : {}),
 					});
 		if (from !== undefined && !command.quiet) say(`resuming ${partName(command.output as string)} at ${describeOffset(from, info.size)}`);
 		reporter.start(() => {

@@ -8,7 +8,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import process from 'node:process';
 import { Writable } from 'node:stream';
 import type { Checkpoint } from '../core/checkpoint.ts';
-import { partName, removeSidecar, writeSidecar } from './resume.ts';
+import { partName, removeSidecar, type Sidecar, writeSidecar } from './resume.ts';
 
 export { partName } from './resume.ts';
 
@@ -38,6 +38,8 @@ export interface FileOutputOptions {
 	flushBytes: number;
 	/** ... or once this many ms have passed, at the next write. @default 1000 */
 	flushMs?: number;
+	/** The server's digest the download verifies, kept in the sidecar for `--continue`. */
+	digest?: Sidecar['digest'];
 }
 
 const noop = (): void => {};
@@ -49,7 +51,7 @@ const noop = (): void => {};
  */
 export async function fileOutput(file: string, options: FileOutputOptions): Promise<Output> {
 	const part = partName(file);
-	const { from, checkpoint, flushBytes, flushMs = 1000 } = options;
+	const { from, checkpoint, flushBytes, flushMs = 1000, digest } = options;
 	let handle;
 	if (from === undefined) {
 		// A new run starts over: the sidecar of an earlier one goes first, so that it never describes these bytes.
@@ -69,7 +71,10 @@ export async function fileOutput(file: string, options: FileOutputOptions): Prom
 
 	const record = async (): Promise<void> => {
 		const current = checkpoint();
-		if (current) await writeSidecar(file, { ...current, offset: flushed });
+		if (!current) return;
+		// The hash state describes the bytes handed out; kept only when those are the bytes on disk.
+		const { hash, ...rest } = current;
+		await writeSidecar(file, hash?.length === flushed ? { ...rest, offset: flushed, hash } : { ...rest, offset: flushed }, digest);
 	};
 	const flush = async (): Promise<void> => {
 		if (written !== flushed) {

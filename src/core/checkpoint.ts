@@ -1,4 +1,5 @@
 import { isStrongEtag, type Pin } from '../http/validators.ts';
+import { type Algorithm, type ExpectedDigest, fromBase64, isAlgorithm, ofLength } from '../integrity/digest.ts';
 
 /**
  * Where a download stopped, to continue it later (issue 15): a plain object that survives
@@ -29,10 +30,33 @@ export interface Checkpoint {
 	/** The Last-Modified date the download is pinned to when there is no strong ETag (sent as `If-Unmodified-Since`). */
 	lastModified?: string;
 	/**
-	 * Reserved for the state of a digest being verified, so that a resumed download still
-	 * verifies the whole object. It must describe exactly the bytes before `offset`. Not set yet.
+	 * The state of the digest being verified, so that a resumed download still verifies the whole
+	 * object (README "Resume later"): set by `checkpoint()` when a digest is verified and its hash
+	 * can save its state (hash-wasm; not the native hash of Node, Bun and Deno).
 	 */
-	hash?: unknown;
+	hash?: CheckpointHash;
+}
+
+/** The hash of the bytes before a checkpoint's offset, and the digest the whole object must have. */
+export interface CheckpointHash {
+	/** `sha256`, `sha384`, `sha512`, `md5`, `crc32c` or `crc64nvme`. */
+	algorithm: Algorithm;
+	/** The digest the whole object is verified against, base64: a checkpoint is never applied to another. */
+	digest: string;
+	/** Where that digest came from: `integrity` or the response header's name. */
+	source: string;
+	/** Bytes the state has hashed: always the checkpoint's `offset`. */
+	length: number;
+	/** The hash's state after those bytes (hash-wasm's `save()`), base64. */
+	state: string;
+}
+
+/** A checkpoint's hash once validated. */
+export interface ResumeHash {
+	readonly algorithm: Algorithm;
+	readonly digest: Uint8Array;
+	readonly source: string;
+	readonly state: Uint8Array;
 }
 
 /** A pin that a later request can send: a strong ETag, or a strong Last-Modified. */
@@ -43,7 +67,7 @@ export interface ResumePoint {
 	readonly offset: number;
 	readonly size: number;
 	readonly pin: StrongPin;
-	readonly hash: unknown;
+	readonly hash: ResumeHash | undefined;
 }
 
 function describe(value: unknown): string {
@@ -91,7 +115,29 @@ export function normalizeResume(value: unknown, size: number | undefined): Resum
 	} else {
 		throw new TypeError('Expected `resume` to carry the validator it is pinned to (`etag` or `lastModified`), got neither: without one the rest could come from another revision');
 	}
-	return { offset, size: total, pin, hash: checkpoint.hash };
+	return { offset, size: total, pin, hash: normalizeHash(checkpoint.hash, offset) };
+}
+
+/** `resume.hash`: of a known algorithm, a digest of its length, a state, and exactly `offset` bytes hashed. */
+function normalizeHash(value: unknown, offset: number): ResumeHash | undefined {
+	if (value === undefined) return undefined;
+	const shape = '{ algorithm, digest, source, length, state } as `checkpoint()` gives it';
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`resume.hash\` to be ${shape}, got ${describe(value)}`);
+	const hash = value as Record<string, unknown>;
+	const { algorithm, source, length } = hash;
+	if (typeof algorithm !== 'string' || !isAlgorithm(algorithm)) {
+		throw new TypeError(`Expected \`resume.hash.algorithm\` to be one of sha256, sha384, sha512, md5, crc32c, crc64nvme, got ${describe(algorithm)}`);
+	}
+	const digest = typeof hash.digest === 'string' ? ofLength(algorithm, fromBase64(hash.digest)) : undefined;
+	if (!digest) throw new TypeError(`Expected \`resume.hash.digest\` to be a base64 ${algorithm} digest, got ${describe(hash.digest)}`);
+	if (typeof source !== 'string' || source === '') throw new TypeError(`Expected \`resume.hash.source\` to be a string, got ${describe(source)}`);
+	const state = typeof hash.state === 'string' ? fromBase64(hash.state) : undefined;
+	if (!state) throw new TypeError(`Expected \`resume.hash.state\` to be base64, got ${describe(hash.state)}`);
+	// A sink that records `{ ...checkpoint(), offset: written }` moves the offset, not the state.
+	if (length !== offset) {
+		throw new TypeError(`Expected \`resume.hash.length\` to be \`resume.offset\` (${offset}): the hash state describes ${describe(length)} bytes; a checkpoint whose offset was moved cannot carry its hash`);
+	}
+	return { algorithm, digest, source, state };
 }
 
 /** The checkpoint of a download pinned to `pin`, `offset` bytes of `size` handed out. */
@@ -102,4 +148,32 @@ export function checkpointOf(url: string, offset: number, size: number, pin: Str
 /** What a checkpoint of a download pinned to `pin` would pin: undefined without a strong validator. */
 export function resumable(pin: Pin, size: number): { pin: StrongPin; size: number } | undefined {
 	return pin.kind === 'none' ? undefined : { pin, size };
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+	return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
+/**
+ * `resume` together with `integrity`: the bytes before the offset were handed out by another
+ * download, so the whole object can be verified only from the hash of those bytes that the
+ * checkpoint carries, of the same algorithm and digest. Without it (a checkpoint of a download
+ * that verified nothing, or hashed natively) nothing here could prove the bytes before the
+ * offset: a `TypeError` rather than a stream that looks verified. At offset 0 there is nothing before.
+ */
+export function checkResumeDigest(resume: ResumePoint | undefined, integrity: ExpectedDigest | undefined): void {
+	if (!resume || !integrity) return;
+	const { hash } = resume;
+	if (!hash) {
+		if (resume.offset === 0) return;
+		throw new TypeError(
+			`Expected \`resume\` to carry the hash of the ${resume.offset} bytes before its offset (\`resume.hash\`), to verify \`integrity\` over the whole object; the checkpoint has none (its download verified no digest, or hashed with a native hash that cannot save its state: see README "Resume later")`,
+		);
+	}
+	if (hash.algorithm !== integrity.algorithm) {
+		throw new TypeError(`Expected \`resume.hash\` to be of \`integrity\`'s algorithm (${integrity.algorithm}), got ${hash.algorithm}: the checkpoint verified another digest`);
+	}
+	if (!integrity.values.some((value) => same(value, hash.digest))) {
+		throw new TypeError(`Expected \`resume.hash\` to verify the digest \`integrity\` gives: the checkpoint's ${hash.algorithm} is of another object`);
+	}
 }

@@ -6,7 +6,7 @@ import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
 import { pinFromHeaders } from '../http/validators.ts';
 import { readWhole } from './body.ts';
-import { type Checkpoint, checkpointOf, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
+import { type Checkpoint, checkpointOf, type ResumeHash, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
 import { type Bytes, Chunk } from './chunk.ts';
 import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './discovery.ts';
 import type { Download, Facts } from './download.ts';
@@ -110,8 +110,14 @@ export class Engine implements Download {
 		this.slots = new Slots(concurrency);
 		this.#logConcurrency(concurrency, 'start');
 		this.hedgeAfter = options.hedge?.after ?? 0;
-		if (options.integrity) this.#verify(options.integrity);
 		const resume = options.resume;
+		const hash = resume?.hash;
+		if (options.integrity) this.#verify(options.integrity, hash);
+		else if (hash && options.verify && hash.source !== 'integrity') {
+			// A server's digest verified before the checkpoint: verified on, over the whole object,
+			// and every response must not declare another (a changed revision).
+			this.#verify({ algorithm: hash.algorithm, values: [hash.digest], encoding: 'base64', source: hash.source }, hash);
+		}
 		if (resume) {
 			// Bytes before the checkpoint were handed out by an earlier download: `loaded` goes on from there.
 			this.counters.loaded = resume.offset;
@@ -135,7 +141,14 @@ export class Engine implements Download {
 	/** See `checkpoint.ts`: undefined until the revision is known, and for a download that cannot be resumed. */
 	checkpoint(): Checkpoint | undefined {
 		const pinned = this.#pinned;
-		return pinned && checkpointOf(this.url, this.counters.loaded, pinned.size, pinned.pin);
+		const verifier = this.verifier;
+		// Bytes that failed verification are never continued.
+		if (!pinned || verifier?.failed) return undefined;
+		const offset = this.counters.loaded;
+		const checkpoint = checkpointOf(this.url, offset, pinned.size, pinned.pin);
+		const hash = verifier?.checkpointHash(offset);
+		if (hash) checkpoint.hash = hash;
+		return checkpoint;
 	}
 
 	/** The stream's `start()`: discovery begins at once, so `info` settles even before a read. */
@@ -282,7 +295,8 @@ export class Engine implements Download {
 	 */
 	#resume(resume: ResumePoint): void {
 		const { plan } = this;
-		this.facts = { pin: resume.pin, totalFromCaller: false, crossOrigin: false };
+		const verified = this.verifier?.expected;
+		this.facts = { pin: resume.pin, totalFromCaller: false, crossOrigin: false, ...(verified && verified.source !== 'integrity' ? { digest: verified } : {}) };
 		plan.base = resume.offset;
 		plan.size = resume.size;
 		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
@@ -291,7 +305,7 @@ export class Engine implements Download {
 		if (plan.totalChunks === 0) {
 			// Nothing left: an empty stream, and no request.
 			const { pin } = resume;
-			this.#resolveInfo({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) });
+			this.#resolveInfo(this.#withDigest({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) }));
 			this.wake();
 			return;
 		}
@@ -301,7 +315,16 @@ export class Engine implements Download {
 	/** A range request's answer passed its checks: the first one describes a resumed download. */
 	checked(response: Response): void {
 		const resume = this.options.resume;
-		if (resume) this.#resolveInfo({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset });
+		// A digest the server declares on a resumed download is verified only from the hash the
+		// checkpoint carried (see the constructor): without it, `info.digest` claims nothing.
+		if (resume) this.#resolveInfo(this.#withDigest({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset }));
+	}
+
+	/** `info` saying what its bytes are verified against, if anything. */
+	#withDigest(info: DownloadInfo): DownloadInfo {
+		const verified = this.verifier?.expected;
+		if (verified) info.digest = { algorithm: verified.algorithm, source: verified.source, value: encode(verified.values[0] as Uint8Array, verified.encoding) };
+		return info;
 	}
 
 	/**
@@ -396,16 +419,13 @@ export class Engine implements Download {
 	#info(response: Response, size: number | undefined, mode: DownloadInfo['mode']): ExpectedDigest | undefined {
 		const declared = this.options.verify ? serverDigest(response) : undefined;
 		if (!this.verifier && declared) this.#verify(declared);
-		const info = describe(response, size, mode);
-		const verified = this.verifier?.expected;
-		if (verified) info.digest = { algorithm: verified.algorithm, source: verified.source, value: encode(verified.values[0] as Uint8Array, verified.encoding) };
-		this.#resolveInfo(info);
+		this.#resolveInfo(this.#withDigest(describe(response, size, mode)));
 		return declared;
 	}
 
 	/** From now on the bytes are hashed as they are handed out; the hash code starts loading now. */
-	#verify(expected: ExpectedDigest): void {
-		const verifier = new Verifier(expected, this.url);
+	#verify(expected: ExpectedDigest, resumed?: ResumeHash): void {
+		const verifier = new Verifier(expected, this.url, resumed?.state);
 		this.verifier = verifier;
 		// A failure to load is the download's, once the pull source waits for it.
 		verifier.load().catch(noop);

@@ -1,5 +1,5 @@
 import type { KyInstance } from 'ky';
-import { type Checkpoint, normalizeResume, type ResumePoint } from './checkpoint.ts';
+import { type Checkpoint, checkResumeDigest, normalizeResume, type ResumePoint } from './checkpoint.ts';
 import {
 	DEFAULT_BACKOFF_LIMIT,
 	DEFAULT_AUTO_MAX,
@@ -186,7 +186,9 @@ export interface ParallelGetOptions {
 	 * Continue a download from a checkpoint (`download.checkpoint()`, possibly from storage): the
 	 * stream yields the bytes from `resume.offset` to the end, every request pinned to the
 	 * checkpoint's validator from the first one on. A changed object fails with
-	 * `RevisionChangedError` before a byte is handed out. A malformed checkpoint throws here.
+	 * `RevisionChangedError` before a byte is handed out. A malformed checkpoint throws here, and
+	 * so does `integrity` with a checkpoint past 0 that carries no `hash` of the same digest: the
+	 * bytes before the offset could not be verified. With a `hash`, the whole object is verified.
 	 */
 	resume?: Checkpoint;
 }
@@ -352,6 +354,9 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		auto = { min: auto.min, max };
 		concurrency = max;
 	}
+	const integrity = parseIntegrity(o.integrity);
+	const resume = normalizeResume(o.resume, size);
+	checkResumeDigest(resume, integrity);
 	return {
 		concurrency,
 		auto,
@@ -368,8 +373,8 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		hedge: normalizeHedge(o.hedge),
 		overlap: booleanOption('overlap', o.overlap, true),
 		onProgress: functionOption<(progress: Progress) => void>('onProgress', o.onProgress),
-		integrity: parseIntegrity(o.integrity),
+		integrity,
 		verify: booleanOption('verify', o.verify, true),
-		resume: normalizeResume(o.resume, size),
+		resume,
 	};
 }

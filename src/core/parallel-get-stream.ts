@@ -74,10 +74,13 @@ export class ParallelGetStream {
 	/**
 	 * Where the download stands, to continue it later with the `resume` option: the URL, the
 	 * offset of the bytes handed out so far (everything before it is final), the size and the
-	 * validator it is pinned to. Plain data (JSON). Undefined until the first response has been
-	 * checked, and for a download that cannot be resumed (no strong validator, no known size, a
-	 * server that does not do ranges). A consumer whose sink writes behind the stream records the
-	 * offset it has made durable instead: `{ ...download.checkpoint(), offset: written }`.
+	 * validator it is pinned to; with a digest being verified, the hash of the bytes before the
+	 * offset (`hash`), where the hash can save its state (README "Resume later"). Plain data
+	 * (JSON). Undefined until the first response has been checked, for a download that cannot be
+	 * resumed (no strong validator, no known size, a server that does not do ranges), and after
+	 * `ERR_INTEGRITY`. A consumer whose sink writes behind the stream records the offset it has
+	 * made durable instead: `{ ...download.checkpoint(), offset: written }`, without the `hash`
+	 * unless `written` is the offset (the hash is of the bytes handed out).
 	 */
 	checkpoint(): Checkpoint | undefined {
 		return this.#engine.checkpoint();

@@ -14,6 +14,11 @@ export interface Hasher {
 	update(bytes: Uint8Array): void;
 	/** The digest, big-endian (a CRC as S3 and GCS write it). */
 	digest(): Uint8Array;
+	/**
+	 * The state of the hash so far, to continue it in another process (hash-wasm's `save()`);
+	 * absent for the native hash, whose state cannot be read out.
+	 */
+	save?(): Uint8Array;
 }
 
 /** CRC-32C (Castagnoli, iSCSI) and CRC-64/NVME, reflected polynomials. */
@@ -69,16 +74,21 @@ async function native(algorithm: Algorithm): Promise<Hasher | undefined> {
 export interface HasherChoice {
 	/** Use the runtime's native hash where it has one. */
 	native?: boolean;
+	/** Continue from this state (a `save()` of an earlier hash of the same algorithm): hash-wasm, always. */
+	state?: Uint8Array;
 }
 
 export async function createHasher(algorithm: Algorithm, choice: HasherChoice = {}): Promise<Hasher> {
-	const fast = choice.native === false ? undefined : await native(algorithm);
+	const fast = choice.native === false || choice.state !== undefined ? undefined : await native(algorithm);
 	if (fast) return fast;
 	const hasher = await wasm(algorithm);
+	hasher.init();
+	if (choice.state !== undefined) hasher.load(choice.state);
 	return {
 		update: (bytes) => {
 			hasher.update(bytes);
 		},
 		digest: () => hasher.digest('binary'),
+		save: () => hasher.save(),
 	};
 }

@@ -1,6 +1,7 @@
 import type { Bytes } from '../core/chunk.ts';
 import { IntegrityError } from '../errors/integrity-error.ts';
 import { type ExpectedDigest, encode } from './digest.ts';
+import type { CheckpointHash } from '../core/checkpoint.ts';
 import type { Hasher } from './hashers.ts';
 
 /**
@@ -15,10 +16,17 @@ export class Verifier {
 	#loading: Promise<void> | undefined;
 	/** The latest piece that may be the object's last, hashed but not handed out yet. */
 	#held: Bytes | undefined;
+	/** The hash's state before `#held` was hashed: of exactly the bytes handed out (see `checkpointHash`). */
+	#beforeHeld: Uint8Array | undefined;
+	/** The state of a resumed download's hash, to continue from (see `checkpoint.ts`). */
+	readonly #resumeState: Uint8Array | undefined;
+	/** The bytes did not match: nothing of this download may be continued. */
+	failed = false;
 
-	constructor(expected: ExpectedDigest, url: string) {
+	constructor(expected: ExpectedDigest, url: string, state?: Uint8Array) {
 		this.expected = expected;
 		this.#url = url;
+		this.#resumeState = state;
 	}
 
 	/** The hash is loaded (or skipped): `pass` and `finish` may be called. */
@@ -36,11 +44,14 @@ export class Verifier {
 
 	/** Loads the hash code (once); rejects where it cannot be loaded and the digest is the caller's. */
 	load(): Promise<void> {
+		const state = this.#resumeState;
 		this.#loading ??= import('./hashers.ts')
 			.then(async ({ createHasher }) => {
-				this.#hasher = await createHasher(this.expected.algorithm);
+				this.#hasher = await createHasher(this.expected.algorithm, state === undefined ? {} : { state });
 			})
 			.catch((error: unknown) => {
+				// A resumed hash goes on from the bytes before the checkpoint: without it, nothing here could be verified.
+				if (state !== undefined) throw new TypeError('Expected `resume.hash.state` to be a state of this hash code that can be restored', { cause: error });
 				if (this.expected.source === 'integrity') throw error;
 				this.skipped = true;
 			});
@@ -59,19 +70,55 @@ export class Verifier {
 	 */
 	pass(piece: Bytes, mayEnd: boolean): Bytes | undefined {
 		if (this.skipped) return piece;
-		(this.#hasher as Hasher).update(piece);
-		if (!mayEnd) return piece;
+		const hasher = this.#hasher as Hasher;
+		// Once a piece is held, every later one is held in turn (a tail split off the last chunk
+		// makes its head no longer the end): bytes go out in order, the last one after `finish`.
+		if (!mayEnd && this.#held === undefined) {
+			hasher.update(piece);
+			return piece;
+		}
+		// What has been handed out once this piece is held: the state before it.
+		this.#beforeHeld = hasher.save?.();
+		hasher.update(piece);
 		const out = this.#held;
 		this.#held = piece;
 		return out;
 	}
 
+	/**
+	 * The hash of exactly the `length` bytes handed out, for a checkpoint: undefined where the
+	 * hash cannot save its state (the native hash), before the hash code is loaded, once the
+	 * download's bytes failed to match, and where the digest is skipped.
+	 */
+	checkpointHash(length: number): CheckpointHash | undefined {
+		const hasher = this.#hasher;
+		if (this.failed || this.skipped) return undefined;
+		// A resumed hash not loaded yet has hashed nothing since: its state is the checkpoint's own.
+		if (!hasher && this.#resumeState) return this.#hashOf(this.#resumeState, length);
+		if (!hasher?.save) return undefined;
+		// Once a piece has been held, the state before the latest one held is that of the bytes out
+		// (a cancel drops the piece, not what was handed out); after `finish`, of every byte.
+		const state = this.#final ?? this.#beforeHeld ?? hasher.save();
+		return state && this.#hashOf(state, length);
+	}
+
+	#hashOf(state: Uint8Array, length: number): CheckpointHash {
+		const { algorithm, values, source } = this.expected;
+		return { algorithm, digest: encode(values[0] as Uint8Array, 'base64'), source, length, state: encode(state, 'base64') };
+	}
+
+	/** The state after every byte, saved before the digest finalized the hash. */
+	#final: Uint8Array | undefined;
+
 	/** Every byte has been passed: the piece held back, if the digest matches; otherwise throws `IntegrityError`. */
 	finish(): Bytes | undefined {
 		if (this.skipped) return undefined;
-		const actual = (this.#hasher as Hasher).digest();
+		const hasher = this.#hasher as Hasher;
+		this.#final = hasher.save?.();
+		const actual = hasher.digest();
 		const { algorithm, values, encoding, source } = this.expected;
 		if (!values.some((value) => equal(value, actual))) {
+			this.failed = true;
 			throw new IntegrityError({
 				url: this.#url,
 				algorithm,

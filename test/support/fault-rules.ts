@@ -101,8 +101,9 @@ export function installSchedule(origin: Origin, path: string, s: Schedule, { pau
 	let striking = !paused;
 	origin.fault(path, (request) => {
 		// Paused, or a request marked as not the scheduled run's: a run before the scheduled one
-		// (the first run of a resume, whose last request may arrive late) meets no fault.
-		if (!striking || request.headers[UNSCHEDULED] !== undefined) return undefined;
+		// (the first run of a resume, whose last request may arrive late) meets no fault. The
+		// corrupted byte is the object's as served, to every run: a resume may have read it before.
+		if (!striking || request.headers[UNSCHEDULED] !== undefined) return corruptByteAt === undefined ? undefined : { corruptByteAt };
 		count++;
 		// This request is answered from the object as it is now; a replacement serves the next one on.
 		const size = servedSize;
