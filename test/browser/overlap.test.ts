@@ -1,7 +1,9 @@
 /**
  * Chromium: overlapping requests. Each answer comes 100 ms after its request and bodies arrive at
  * 1 MiB/s, so a slot near the end of its request has a time to first byte of bytes left: it
- * sends its next request then, and requests in flight reach concurrency + 1, never more.
+ * sends its next request then. Each slot may have one such request (issue 13, decision 1), so
+ * requests in flight reach concurrency + 1 when one slot ends at a time, twice concurrency when
+ * both do, never more.
  */
 import { expect, it } from 'vitest';
 import { objectSha256 } from '../support/object.ts';
@@ -30,11 +32,13 @@ describeChromium('Chromium: overlapping requests', () => {
 		return result;
 	}
 
-	it('sends a slot’s next request while its current one ends: 3 in flight for 2 slots, no more', async () => {
+	it('sends a slot’s next request while its current one ends: 3 or 4 in flight for 2 slots, no more', async () => {
 		const { stats } = await download('/overlap.bin', 71, true);
 		expect(stats.overlaps).toBeGreaterThanOrEqual(1);
-		expect(stats.maxInFlight).toBe(3);
-		expect(harness.site.maxInFlight).toBe(3);
+		expect(stats.maxInFlight).toBeGreaterThanOrEqual(3);
+		expect(stats.maxInFlight).toBeLessThanOrEqual(4);
+		expect(harness.site.maxInFlight).toBeGreaterThanOrEqual(3);
+		expect(harness.site.maxInFlight).toBeLessThanOrEqual(4);
 	});
 
 	it('keeps 2 in flight with `overlap: false`', async () => {
