@@ -6,28 +6,19 @@
  * hash of another algorithm or digest is refused at construction, and so is `integrity` with a
  * checkpoint past 0 that carries no hash.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import { prefixHash } from '../src/integrity/prefix-hash.ts';
-import { rejection, sha256 } from './support/collect.ts';
+import { readSome, rejection, sha256 } from './support/collect.ts';
 import { base64, digestOf } from './support/digests.ts';
-import { type Origin, startOrigin } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const size = 512 * KiB + 123;
 const chunkSize = 100_003;
 const fast = { chunkSize, concurrency: 3, retry: { limit: 2, delay: () => 1, jitter: false }, hedge: false, overlap: false } as const;
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
-beforeEach(() => {
-	origin.resetStats();
-});
+const origin = useOrigin();
 
 let paths = 0;
 function object(digests: 'repr-digest'[] = []): { path: string; url: string; bytes: Uint8Array } {
@@ -36,20 +27,6 @@ function object(digests: 'repr-digest'[] = []): { path: string; url: string; byt
 	return { path, url: origin.url(path), bytes };
 }
 
-/** Reads until at least `bytes` were read (or the end), then cancels; what was read. */
-async function readSome(readable: ReadableStream<Uint8Array>, bytes: number): Promise<Uint8Array> {
-	const reader = readable.getReader();
-	const pieces: Uint8Array[] = [];
-	let read = 0;
-	while (read < bytes) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		pieces.push(value);
-		read += value.byteLength;
-	}
-	await reader.cancel('stopped');
-	return Buffer.concat(pieces);
-}
 
 /** Reads to the end, or to the error; the bytes read and the error. */
 async function readOut(readable: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; error: unknown }> {

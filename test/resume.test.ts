@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
-import { drain, rejection } from './support/collect.ts';
+import { drain, readSome, rejection } from './support/collect.ts';
 import { objectSlice } from './support/object.ts';
 import { type OriginObjectSpec, type RequestRecord } from './support/origin.ts';
 import { useOrigin } from './support/use-origin.ts';
@@ -24,20 +24,6 @@ function sha256(...parts: Uint8Array[]): string {
 	return hash.digest('hex');
 }
 
-/** Reads `readable` until at least `bytes` were read (or it ended), then cancels; returns what was read. */
-async function readSome(readable: ReadableStream<Uint8Array>, bytes: number): Promise<Uint8Array> {
-	const reader = readable.getReader();
-	const pieces: Uint8Array[] = [];
-	let read = 0;
-	while (read < bytes) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		pieces.push(value);
-		read += value.byteLength;
-	}
-	await reader.cancel('stopped');
-	return Buffer.concat(pieces);
-}
 
 async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 	const pieces: Uint8Array[] = [];

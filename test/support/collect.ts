@@ -46,3 +46,24 @@ export async function readToError(readable: ReadableStream<Uint8Array>): Promise
 	);
 	return { error, delivered };
 }
+
+/** Reads until at least `bytes` were read (or the end), then cancels; what was read. */
+export async function readSome(readable: ReadableStream<Uint8Array>, bytes: number): Promise<Uint8Array> {
+	const reader = readable.getReader();
+	const pieces: Uint8Array[] = [];
+	let read = 0;
+	while (read < bytes) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		pieces.push(value);
+		read += value.byteLength;
+	}
+	await reader.cancel('stopped');
+	const out = new Uint8Array(read);
+	let at = 0;
+	for (const piece of pieces) {
+		out.set(piece, at);
+		at += piece.byteLength;
+	}
+	return out;
+}
