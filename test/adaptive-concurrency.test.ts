@@ -4,25 +4,18 @@
  * tests assert the bounds the README states, never a duration: bytes by hash, concurrency within
  * its bounds, the window within `maxBuffer`, and 503s counted at the origin.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { maxHedging } from '../src/core/constants.ts';
 import { type ParallelGetOptions, ParallelGetStream } from '../src/index.ts';
 import { drain } from './support/collect.ts';
-import { type Origin, startOrigin } from './support/origin.ts';
+import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-let origin: Origin;
-beforeAll(async () => {
-	origin = await startOrigin();
-});
-afterAll(async () => {
-	await origin.close();
-});
+const origin = useOrigin();
 beforeEach(() => {
 	origin.shape(undefined);
-	origin.resetStats();
 });
 
 async function download(path: string, options: ParallelGetOptions) {

@@ -8,7 +8,7 @@ import ky from 'ky';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
-import { drain, rejection } from './support/collect.ts';
+import { drain, readToError, rejection } from './support/collect.ts';
 import { objectSha256 } from './support/object.ts';
 import { expectChunkRuns } from './support/runs.ts';
 import { useOrigin } from './support/use-origin.ts';
@@ -430,17 +430,7 @@ describe.each([
 		origin.put('/long.bin', { size, seed: 17 });
 		origin.fault('/long.bin', (request) => (request.range?.start === 256 * KiB ? { extraBytes: 10 } : undefined));
 		const download = new ParallelGetStream(origin.url('/long.bin'), { chunkSize: 256 * KiB, concurrency: 2, ...fast });
-		const reader = download.readable.getReader();
-		let delivered = 0;
-		const error = await rejection(
-			(async () => {
-				for (;;) {
-					const { done, value } = await reader.read();
-					if (done) return;
-					delivered += value.byteLength;
-				}
-			})(),
-		);
+		const { error, delivered } = await readToError(download.readable);
 		expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_LONG' });
 		expect(delivered).toBeLessThanOrEqual(size);
 		origin.fault('/long.bin', undefined);
