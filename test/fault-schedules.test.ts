@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
+import { readDrawn } from './browser/pages/read-drawn.js';
 import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
 import { base64, digestOf } from './support/digests.ts';
 import { prefixHash } from '../src/integrity/prefix-hash.ts';
@@ -153,42 +154,19 @@ async function runOne(s: Schedule): Promise<string[]> {
 	const { ending } = s.consumer;
 	const abortTimer = ending.kind === 'abort' ? setTimeout(() => controller.abort(abortReason), ending.ms) : undefined;
 
-	const consume = async (): Promise<Outcome> => {
-		const { pause, reading } = s.consumer;
-		const pauseAt = pause ? Math.floor(pause.fraction * s.size) : undefined;
-		const cancelAt = ending.kind === 'cancel' ? Math.floor(ending.fraction * s.size) : undefined;
-		let paused = false;
-		let sinceSleep = 0;
-		try {
-			for (;;) {
-				if (cancelAt !== undefined && read >= cancelAt) {
-					// A branch of tee() settles its cancel() once the other branch is cancelled too.
-					const cancelled = reader.cancel(cancelReason);
-					await other?.cancel(cancelReason);
-					await cancelled;
-					return { kind: 'cancelled' };
-				}
-				if (pause && pauseAt !== undefined && !paused && read >= pauseAt) {
-					paused = true;
-					await sleep(pause.ms);
-				}
-				const { done, value } = await reader.read();
-				if (done) return { kind: 'done' };
+	const consume = (): Promise<Outcome> =>
+		readDrawn({
+			reader,
+			other,
+			consumer: s.consumer,
+			size: s.size,
+			cancelReason,
+			onPiece: (value) => {
 				if (value.byteLength === 0) failures.push('a zero-length chunk was enqueued');
 				pieces.push(value);
 				read += value.byteLength;
-				if (reading.pace === 'slow') {
-					sinceSleep += value.byteLength;
-					if (sinceSleep >= 64 * KiB) {
-						sinceSleep = 0;
-						await sleep(reading.msPer64KiB);
-					}
-				}
-			}
-		} catch (error) {
-			return { kind: 'error', error };
-		}
-	};
+			},
+		});
 
 	const openAtOrigin = (): string[] =>
 		origin

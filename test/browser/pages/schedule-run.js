@@ -3,8 +3,7 @@
 // consumer it drew (slow reads, a pause, a cancel at byte k, an abort at t, tee), run against a
 // stream. What comes back is plain data: how the read ended, the error's chain, and the length
 // and SHA-256 of the bytes read, which the test compares with the revisions' in Node.
-
-const KiB = 1024;
+import { readDrawn } from './read-drawn.js';
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, '0')).join('');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,45 +83,28 @@ export async function consume({ open, abort, consumer, size, hangMs }) {
 	let zeroLength = 0;
 	let reader;
 	let other;
-	const { ending, pause, reading } = consumer;
+	const { ending } = consumer;
 	const abortTimer = ending.kind === 'abort' ? setTimeout(() => abort(abortReason), ending.ms) : undefined;
 	const run = async () => {
-		const pauseAt = pause ? Math.floor(pause.fraction * size) : undefined;
-		const cancelAt = ending.kind === 'cancel' ? Math.floor(ending.fraction * size) : undefined;
-		let paused = false;
-		let sinceSleep = 0;
 		try {
 			let readable = await open();
 			if (consumer.tee) [readable, other] = readable.tee();
 			reader = readable.getReader();
-			for (;;) {
-				if (cancelAt !== undefined && read >= cancelAt) {
-					// A branch of tee() settles its cancel() once the other branch is cancelled too.
-					const cancelled = reader.cancel(cancelReason);
-					await other?.cancel(cancelReason);
-					await cancelled;
-					return { kind: 'cancelled' };
-				}
-				if (pause && pauseAt !== undefined && !paused && read >= pauseAt) {
-					paused = true;
-					await sleep(pause.ms);
-				}
-				const { done, value } = await reader.read();
-				if (done) return { kind: 'done' };
-				if (value.byteLength === 0) zeroLength++;
-				pieces.push(value);
-				read += value.byteLength;
-				if (reading.pace === 'slow') {
-					sinceSleep += value.byteLength;
-					if (sinceSleep >= 64 * KiB) {
-						sinceSleep = 0;
-						await sleep(reading.msPer64KiB);
-					}
-				}
-			}
 		} catch (error) {
 			return { kind: 'error', error };
 		}
+		return readDrawn({
+			reader,
+			other,
+			consumer,
+			size,
+			cancelReason,
+			onPiece: (value) => {
+				if (value.byteLength === 0) zeroLength++;
+				pieces.push(value);
+				read += value.byteLength;
+			},
+		});
 	};
 	let hangTimer;
 	const hang = new Promise((resolve) => {
