@@ -1,5 +1,6 @@
 import { isStrongEtag, type Pin } from '../http/validators.ts';
 import { type Algorithm, type ExpectedDigest, fromBase64, isAlgorithm, ofLength } from '../integrity/digest.ts';
+import { describeValue } from '../utils/describe-value.ts';
 
 /**
  * Where a download stopped, to continue it later (issue 15): a plain object that survives
@@ -70,18 +71,11 @@ export interface ResumePoint {
 	readonly hash: ResumeHash | undefined;
 }
 
-function describe(value: unknown): string {
-	if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
-	if (value === null) return '`null`';
-	if (typeof value === 'object') return `\`${Object.prototype.toString.call(value)}\` (object)`;
-	return `\`${String(value)}\` (${typeof value})`;
-}
-
 function position(name: string, value: unknown): number {
 	if (typeof value !== 'number' || !Number.isInteger(value)) {
-		throw new TypeError(`Expected \`resume.${name}\` to be an integer >= 0, got ${describe(value)}`);
+		throw new TypeError(`Expected \`resume.${name}\` to be an integer >= 0, got ${describeValue(value)}`);
 	}
-	if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw new RangeError(`Expected \`resume.${name}\` to be an integer >= 0, got ${describe(value)}`);
+	if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw new RangeError(`Expected \`resume.${name}\` to be an integer >= 0, got ${describeValue(value)}`);
 	return value;
 }
 
@@ -93,23 +87,23 @@ function position(name: string, value: unknown): number {
 export function normalizeResume(value: unknown, size: number | undefined): ResumePoint | undefined {
 	if (value === undefined) return undefined;
 	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-		throw new TypeError(`Expected \`resume\` to be a checkpoint object ({ url, offset, size, etag | lastModified }), got ${describe(value)}`);
+		throw new TypeError(`Expected \`resume\` to be a checkpoint object ({ url, offset, size, etag | lastModified }), got ${describeValue(value)}`);
 	}
 	const checkpoint = value as Record<string, unknown>;
-	if (checkpoint.url !== undefined && typeof checkpoint.url !== 'string') throw new TypeError(`Expected \`resume.url\` to be a string, got ${describe(checkpoint.url)}`);
+	if (checkpoint.url !== undefined && typeof checkpoint.url !== 'string') throw new TypeError(`Expected \`resume.url\` to be a string, got ${describeValue(checkpoint.url)}`);
 	const offset = position('offset', checkpoint.offset);
 	const total = position('size', checkpoint.size);
-	if (offset > total) throw new RangeError(`Expected \`resume.offset\` to be at most \`resume.size\` (${total}), got ${describe(offset)}`);
-	if (size !== undefined && size !== total) throw new RangeError(`Expected \`size\` to be the checkpoint's (${total}), got ${describe(size)}`);
+	if (offset > total) throw new RangeError(`Expected \`resume.offset\` to be at most \`resume.size\` (${total}), got ${describeValue(offset)}`);
+	if (size !== undefined && size !== total) throw new RangeError(`Expected \`size\` to be the checkpoint's (${total}), got ${describeValue(size)}`);
 	const { etag, lastModified } = checkpoint;
 	let pin: StrongPin;
 	if (etag !== undefined) {
 		// RFC 9110 §13.1.1: If-Match compares strongly, so a weak ETag could never match.
-		if (!isStrongEtag(etag as string | undefined)) throw new TypeError(`Expected \`resume.etag\` to be a strong ETag ("..."), got ${describe(etag)}`);
+		if (!isStrongEtag(etag as string | undefined)) throw new TypeError(`Expected \`resume.etag\` to be a strong ETag ("..."), got ${describeValue(etag)}`);
 		pin = { kind: 'etag', etag: (etag as string).trim(), lastModified: undefined };
 	} else if (lastModified !== undefined) {
 		if (typeof lastModified !== 'string' || Number.isNaN(Date.parse(lastModified))) {
-			throw new TypeError(`Expected \`resume.lastModified\` to be an HTTP date, got ${describe(lastModified)}`);
+			throw new TypeError(`Expected \`resume.lastModified\` to be an HTTP date, got ${describeValue(lastModified)}`);
 		}
 		pin = { kind: 'last-modified', lastModified, etag: undefined };
 	} else {
@@ -122,20 +116,20 @@ export function normalizeResume(value: unknown, size: number | undefined): Resum
 function normalizeHash(value: unknown, offset: number): ResumeHash | undefined {
 	if (value === undefined) return undefined;
 	const shape = '{ algorithm, digest, source, length, state } as `checkpoint()` gives it';
-	if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`resume.hash\` to be ${shape}, got ${describe(value)}`);
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`resume.hash\` to be ${shape}, got ${describeValue(value)}`);
 	const hash = value as Record<string, unknown>;
 	const { algorithm, source, length } = hash;
 	if (typeof algorithm !== 'string' || !isAlgorithm(algorithm)) {
-		throw new TypeError(`Expected \`resume.hash.algorithm\` to be one of sha256, sha384, sha512, md5, crc32c, crc64nvme, got ${describe(algorithm)}`);
+		throw new TypeError(`Expected \`resume.hash.algorithm\` to be one of sha256, sha384, sha512, md5, crc32c, crc64nvme, got ${describeValue(algorithm)}`);
 	}
 	const digest = typeof hash.digest === 'string' ? ofLength(algorithm, fromBase64(hash.digest)) : undefined;
-	if (!digest) throw new TypeError(`Expected \`resume.hash.digest\` to be a base64 ${algorithm} digest, got ${describe(hash.digest)}`);
-	if (typeof source !== 'string' || source === '') throw new TypeError(`Expected \`resume.hash.source\` to be a string, got ${describe(source)}`);
+	if (!digest) throw new TypeError(`Expected \`resume.hash.digest\` to be a base64 ${algorithm} digest, got ${describeValue(hash.digest)}`);
+	if (typeof source !== 'string' || source === '') throw new TypeError(`Expected \`resume.hash.source\` to be a string, got ${describeValue(source)}`);
 	const state = typeof hash.state === 'string' ? fromBase64(hash.state) : undefined;
-	if (!state) throw new TypeError(`Expected \`resume.hash.state\` to be base64, got ${describe(hash.state)}`);
+	if (!state) throw new TypeError(`Expected \`resume.hash.state\` to be base64, got ${describeValue(hash.state)}`);
 	// A sink that records `{ ...checkpoint(), offset: written }` moves the offset, not the state.
 	if (length !== offset) {
-		throw new TypeError(`Expected \`resume.hash.length\` to be \`resume.offset\` (${offset}): the hash state describes ${describe(length)} bytes; a checkpoint whose offset was moved cannot carry its hash`);
+		throw new TypeError(`Expected \`resume.hash.length\` to be \`resume.offset\` (${offset}): the hash state describes ${describeValue(length)} bytes; a checkpoint whose offset was moved cannot carry its hash`);
 	}
 	return { algorithm, digest, source, state };
 }

@@ -16,6 +16,7 @@ import {
 } from './constants.ts';
 import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
 import { budgetLimit } from './policies/concurrency.ts';
+import { describeValue } from '../utils/describe-value.ts';
 
 /** Progress of a download, as bytes handed to the consumer in order. */
 export interface Progress {
@@ -217,32 +218,26 @@ export interface NormalizedOptions {
 	resume: ResumePoint | undefined;
 }
 
-function describe(value: unknown): string {
-	if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
-	if (typeof value === 'object') return value === null ? '`null`' : `\`${Object.prototype.toString.call(value)}\` (object)`;
-	return `\`${String(value)}\` (${typeof value})`;
-}
-
 export function integerOption(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
 	if (value === undefined) return fallback;
 	if (typeof value !== 'number' || !Number.isInteger(value)) {
-		throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`);
+		throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describeValue(value)}`);
 	}
 	if (value < min || value > max) {
-		throw new RangeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(value)}`);
+		throw new RangeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describeValue(value)}`);
 	}
 	return value;
 }
 
 function functionOption<T>(name: string, value: unknown): T | undefined {
 	if (value === undefined) return undefined;
-	if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+	if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${describeValue(value)}`);
 	return value as T;
 }
 
 function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
 	if (value === undefined) return fallback;
-	if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+	if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describeValue(value)}`);
 	return value;
 }
 
@@ -259,7 +254,7 @@ export function normalizeRetry(retry: unknown): Required<RetryOptions> {
 		};
 	}
 	if (typeof retry !== 'object' || retry === null) {
-		throw new TypeError(`Expected \`retry\` to be a number or an object, got ${describe(retry)}`);
+		throw new TypeError(`Expected \`retry\` to be a number or an object, got ${describeValue(retry)}`);
 	}
 	const options = retry as RetryOptions;
 	return {
@@ -275,7 +270,7 @@ function normalizeHedge(hedge: unknown): NormalizedOptions['hedge'] {
 	if (hedge === false) return undefined;
 	if (hedge === undefined || hedge === true) return { after: DEFAULT_HEDGE_AFTER, max: undefined };
 	if (typeof hedge !== 'object' || hedge === null) {
-		throw new TypeError(`Expected \`hedge\` to be a boolean or an object, got ${describe(hedge)}`);
+		throw new TypeError(`Expected \`hedge\` to be a boolean or an object, got ${describeValue(hedge)}`);
 	}
 	const options = hedge as HedgeOptions;
 	return {
@@ -291,11 +286,11 @@ function normalizeConcurrency(value: unknown): { concurrency: number; auto: { mi
 		const bounds = value as ConcurrencyBounds;
 		const min = integerOption('concurrency.min', bounds.min, DEFAULT_AUTO_MIN, 1, MAX_CONCURRENCY);
 		const max = integerOption('concurrency.max', bounds.max, Math.max(min, DEFAULT_AUTO_MAX), 1, MAX_CONCURRENCY);
-		if (max < min) throw new RangeError(`Expected \`concurrency.max\` to be at least \`concurrency.min\` (${min}), got ${describe(max)}`);
+		if (max < min) throw new RangeError(`Expected \`concurrency.max\` to be at least \`concurrency.min\` (${min}), got ${describeValue(max)}`);
 		return { concurrency: max, auto: { min, max } };
 	}
 	if (value !== undefined && typeof value !== 'number') {
-		throw new TypeError(`Expected \`concurrency\` to be an integer from 1 to ${MAX_CONCURRENCY}, \`'auto'\` or \`{ min, max }\`, got ${describe(value)}`);
+		throw new TypeError(`Expected \`concurrency\` to be an integer from 1 to ${MAX_CONCURRENCY}, \`'auto'\` or \`{ min, max }\`, got ${describeValue(value)}`);
 	}
 	return { concurrency: integerOption('concurrency', value, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY), auto: undefined };
 }
@@ -309,11 +304,11 @@ export function normalizeHeaders(name: string, value: unknown, into = new Header
 	try {
 		headers = new Headers(value as HeadersInit);
 	} catch (error) {
-		throw new TypeError(`Expected \`${name}\` to be a Headers, a record or a list of pairs, got ${describe(value)}`, { cause: error });
+		throw new TypeError(`Expected \`${name}\` to be a Headers, a record or a list of pairs, got ${describeValue(value)}`, { cause: error });
 	}
 	for (const [key, headerValue] of headers) {
 		if (reservedHeaders.includes(key)) {
-			throw new TypeError(`\`${name}\` must not contain \`${key}\`: the library sets it on each request (got ${describe(headerValue)})`);
+			throw new TypeError(`\`${name}\` must not contain \`${key}\`: the library sets it on each request (got ${describeValue(headerValue)})`);
 		}
 		into.set(key, headerValue);
 	}
@@ -323,16 +318,16 @@ export function normalizeHeaders(name: string, value: unknown, into = new Header
 /** Validates every option eagerly and returns a fresh object; the caller's object is not mutated. */
 export function normalizeOptions(options: ParallelGetOptions | undefined, inherited?: Headers): NormalizedOptions {
 	if (options !== undefined && (typeof options !== 'object' || options === null)) {
-		throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
+		throw new TypeError(`Expected \`options\` to be an object, got ${describeValue(options)}`);
 	}
 	const o = options ?? {};
 	const signal = o.signal;
 	if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
-		throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+		throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(signal)}`);
 	}
 	const ky = o.ky;
 	if (ky !== undefined && typeof ky !== 'function') {
-		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describe(ky)}`);
+		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describeValue(ky)}`);
 	}
 	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
 	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
@@ -343,13 +338,13 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 	const fallback = Math.max(DEFAULT_MAX_BUFFER, WINDOW_FACTOR * (auto?.min ?? concurrency) * chunkSize);
 	const maxBuffer = integerOption('maxBuffer', o.maxBuffer, fallback, 1);
 	if (maxBuffer < chunkSize) {
-		throw new RangeError(`Expected \`maxBuffer\` to be at least \`chunkSize\` (${chunkSize}), got ${describe(maxBuffer)}`);
+		throw new RangeError(`Expected \`maxBuffer\` to be at least \`chunkSize\` (${chunkSize}), got ${describeValue(maxBuffer)}`);
 	}
 	if (auto) {
 		// Every connection needs one chunk of the budget at least.
 		const max = Math.max(auto.min, Math.min(auto.max, budgetLimit(maxBuffer, chunkSize)));
 		if (max === auto.min && auto.min * chunkSize > maxBuffer) {
-			throw new RangeError(`Expected \`maxBuffer\` to hold \`concurrency.min\` x \`chunkSize\` (${auto.min * chunkSize}), got ${describe(maxBuffer)}`);
+			throw new RangeError(`Expected \`maxBuffer\` to hold \`concurrency.min\` x \`chunkSize\` (${auto.min * chunkSize}), got ${describeValue(maxBuffer)}`);
 		}
 		auto = { min: auto.min, max };
 		concurrency = max;
