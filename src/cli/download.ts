@@ -12,16 +12,15 @@ import { DEFAULT_CHUNK_SIZE } from '../core/constants.ts';
 import { ParallelGetStream } from '../core/parallel-get-stream.ts';
 import { isIntegrityError } from '../errors/integrity-error.ts';
 import { isRevisionChangedError } from '../errors/revision-changed-error.ts';
+import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
 import type { DownloadCommand } from './args.ts';
 import { describeError } from './describe-error.ts';
 import { formatBytes } from './format.ts';
 import { Interrupt, interruptExitCode } from './interrupt.ts';
 import { fileOutput, type Output, stdoutOutput } from './output.ts';
 import { Reporter } from './reporter.ts';
-import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
 import { ContinueError, findCheckpoint, partName, sidecarDigest, sidecarName, withHash } from './resume.ts';
 import { exitCode, say, usageError } from './status.ts';
-
 
 /** The digest `--checksum`/`--integrity` give; a malformed one is the library's usage error, later. */
 function expectedDigest(integrity: string): ExpectedDigest | undefined {
