@@ -107,7 +107,14 @@ export class PullSource {
 			}
 			// Closes only once every request has ended, so that an over-long last body is still caught.
 			if (plan.finished && download.slots.idle) {
-				if (verifier && !this.#release(controller, verifier)) return;
+				if (verifier) {
+					if (!this.#verify(verifier)) return;
+					// The piece held back goes out to a read of its own, as every piece does: enqueued with
+					// no read waiting, it would count as loaded (and in a checkpoint) for a consumer that
+					// cancels before it reads it. The stream calls pull() again for the next read.
+					if (verifier.heldBytes > 0 && delivered > 0) return;
+					if (!this.#handOut(controller, verifier.release())) return;
+				}
 				this.#stop(undefined);
 				controller.close();
 				return;
@@ -150,18 +157,19 @@ export class PullSource {
 		}
 	}
 
-	/**
-	 * Every byte has been passed to the verifier: hands out the piece held back if the digest
-	 * matches, or fails the download with the `IntegrityError` instead (false).
-	 */
-	#release(controller: ReadableStreamDefaultController<Bytes>, verifier: Verifier): boolean {
-		let held: Bytes | undefined;
+	/** Every byte has been passed to the verifier: false, with the download failed, if the digest does not match. */
+	#verify(verifier: Verifier): boolean {
 		try {
-			held = verifier.finish();
+			verifier.finish();
+			return true;
 		} catch (error) {
 			this.#download.fail(error);
 			return false;
 		}
+	}
+
+	/** Hands out the piece held back, if any; false if the download ended meanwhile (`onProgress` threw). */
+	#handOut(controller: ReadableStreamDefaultController<Bytes>, held: Bytes | undefined): boolean {
 		if (!held) return true;
 		controller.enqueue(held);
 		const { counters } = this.#download;

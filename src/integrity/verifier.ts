@@ -97,8 +97,9 @@ export class Verifier {
 		if (!hasher && this.#resumeState) return this.#hashOf(this.#resumeState, length);
 		if (!hasher?.save) return undefined;
 		// Once a piece has been held, the state before the latest one held is that of the bytes out
-		// (a cancel drops the piece, not what was handed out); after `finish`, of every byte.
-		const state = this.#final ?? this.#beforeHeld ?? hasher.save();
+		// (a cancel drops the piece, not what was handed out); once nothing is held after `finish`,
+		// of every byte. A finalized hash has no state to save.
+		const state = this.#final ?? this.#beforeHeld ?? (this.#verified ? undefined : hasher.save());
 		return state && this.#hashOf(state, length);
 	}
 
@@ -107,14 +108,18 @@ export class Verifier {
 		return { algorithm, digest: encode(values[0] as Uint8Array, 'base64'), source, length, state: encode(state, 'base64') };
 	}
 
-	/** The state after every byte, saved before the digest finalized the hash. */
+	/** The state after every byte, saved before the digest finalized the hash, once every byte is out. */
 	#final: Uint8Array | undefined;
+	/** The same, while the piece held back is still waiting for a read of its own (see `release`). */
+	#afterHeld: Uint8Array | undefined;
+	/** The digest matched (`finish`). */
+	#verified = false;
 
-	/** Every byte has been passed: the piece held back, if the digest matches; otherwise throws `IntegrityError`. */
-	finish(): Bytes | undefined {
-		if (this.skipped) return undefined;
+	/** Every byte has been passed: checks the digest (once), throwing `IntegrityError` on a mismatch. */
+	finish(): void {
+		if (this.skipped || this.#verified) return;
 		const hasher = this.#hasher as Hasher;
-		this.#final = hasher.save?.();
+		const state = hasher.save?.();
 		const actual = hasher.digest();
 		const { algorithm, values, encoding, source } = this.expected;
 		if (!values.some((value) => equal(value, actual))) {
@@ -127,8 +132,16 @@ export class Verifier {
 				source,
 			});
 		}
+		this.#verified = true;
+		if (this.#held === undefined) this.#final = state;
+		else this.#afterHeld = state;
+	}
+
+	/** After `finish`: the piece held back, to hand out now; every byte is out once it is. */
+	release(): Bytes | undefined {
 		const held = this.#held;
 		this.#held = undefined;
+		if (held) this.#final = this.#afterHeld;
 		return held;
 	}
 
