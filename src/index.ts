@@ -3,6 +3,7 @@ export { parallelGet } from './core/parallel-get.ts';
 export type { ConcurrencyBounds, ParallelGetOptions, Progress, RetryOptions } from './core/options.ts';
 export type { DownloadInfo } from './core/discovery.ts';
 export type { Checkpoint } from './core/checkpoint.ts';
+export { hashCheckpoint, type Prefix } from './integrity/hash-checkpoint.ts';
 export type { ConcurrencyChange, DownloadStats } from './core/stats.ts';
 export {
 	ParallelGetError,

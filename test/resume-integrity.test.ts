@@ -239,3 +239,56 @@ describe('the piece held back counts once it is read, not when the digest matche
 		expect(sha256(Buffer.concat([bytes.subarray(0, beforeLast.offset), tail]))).toBe(sha256(bytes));
 	});
 });
+
+// Node hashes SHA-2 and MD5 natively, whose state cannot be saved: `hashCheckpoint` re-hashes the
+// bytes before the offset from where the caller wrote them, so that such a download can be resumed.
+describe('hashCheckpoint: the hash of a checkpoint made from the bytes written', () => {
+	it("a native sha256 download's checkpoint, refused by resume, resumes once hashed; the whole object is verified", async () => {
+		const { url, bytes } = object();
+		const integrity = `sha256-${base64(digestOf('sha256', bytes))}`;
+		const { checkpoint, head } = await firstRun(url, integrity, 150 * KiB);
+		expect(checkpoint.hash).toBeUndefined();
+		expect(() => new native.ParallelGetStream(url, { ...fast, integrity, resume: checkpoint })).toThrow(TypeError);
+		// The whole object as the prefix, as a file's stream would give it: only `offset` bytes are hashed.
+		const resume = await native.hashCheckpoint(checkpoint, new Blob([bytes as Uint8Array<ArrayBuffer>]).stream(), integrity);
+		expect(resume).toMatchObject({ ...checkpoint, hash: { algorithm: 'sha256', digest: base64(digestOf('sha256', bytes)), source: 'integrity', length: head.byteLength } });
+		const rest = new native.ParallelGetStream(url, { ...fast, integrity, resume });
+		const { bytes: tail, error } = await readOut(rest.readable);
+		expect(error).toBeUndefined();
+		expect(sha256(Buffer.concat([head, tail]))).toBe(sha256(bytes));
+		expect((await rest.info).digest).toMatchObject({ algorithm: 'sha256', source: 'integrity' });
+	});
+
+	it('a prefix with a byte flipped (the file was damaged since): the resumed download fails ERR_INTEGRITY', async () => {
+		const { url, bytes } = object();
+		const integrity = `sha256:${Buffer.from(digestOf('sha256', bytes)).toString('hex')}`;
+		const { checkpoint, head } = await firstRun(url, integrity, 150 * KiB);
+		const resume = await native.hashCheckpoint(checkpoint, [flip(head, 1000)], integrity);
+		const { error } = await readOut(new native.ParallelGetStream(url, { ...fast, integrity, resume }).readable);
+		expect(error).toMatchObject({ code: 'ERR_INTEGRITY', algorithm: 'sha256', expected: Buffer.from(digestOf('sha256', bytes)).toString('hex') });
+	});
+
+	it("the server's digest, from the first run's info.digest: verified on over the whole object", async () => {
+		const { url, bytes } = object(['repr-digest']);
+		const first = new native.ParallelGetStream(url, fast);
+		const digest = (await first.info).digest as NonNullable<native.DownloadInfo['digest']>;
+		const head = await readSome(first.readable, 150 * KiB);
+		const resume = await native.hashCheckpoint(first.checkpoint() as native.Checkpoint, [head.subarray(0, 1000), head.subarray(1000)], JSON.parse(JSON.stringify(digest)) as typeof digest);
+		const rest = new native.ParallelGetStream(url, { ...fast, resume });
+		const { bytes: tail, error } = await readOut(rest.readable);
+		expect(error).toBeUndefined();
+		expect(sha256(Buffer.concat([head, tail]))).toBe(sha256(bytes));
+		expect((await rest.info).digest).toMatchObject({ algorithm: 'sha512', source: 'repr-digest' });
+	});
+
+	it('a prefix shorter than the offset is a RangeError; a digest that is neither is a TypeError', async () => {
+		const { url, bytes } = object();
+		const integrity = `md5-${base64(digestOf('md5', bytes))}`;
+		const { checkpoint, head } = await firstRun(url, integrity, 150 * KiB);
+		await expect(native.hashCheckpoint(checkpoint, [head.subarray(1)], integrity)).rejects.toThrow(RangeError);
+		await expect(native.hashCheckpoint(checkpoint, [head], 'md5-short')).rejects.toThrow(TypeError);
+		await expect(native.hashCheckpoint(checkpoint, [head], { algorithm: 'md4', source: 'content-md5', value: base64(digestOf('md5', bytes)) })).rejects.toThrow(/info\.digest/);
+		const resume = await native.hashCheckpoint(checkpoint, [head], integrity);
+		expect(resume.hash).toMatchObject({ algorithm: 'md5', length: checkpoint.offset });
+	});
+});
