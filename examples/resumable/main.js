@@ -10,7 +10,13 @@
 // checkpoint is saved with that offset (never ahead of the data), then a new stream is opened with
 // `keepExistingData: true` to go on. Chromium copies the file for each new stream, so a large file
 // wants a large `commit`; a dedicated worker can use createSyncAccessHandle() and flush() instead.
-import { isRevisionChangedError, ParallelGetStream } from 'parallel-get-stream';
+//
+// With a digest to verify (the `integrity` field, or a digest the server declares), the checkpoint
+// carries the hash of the bytes before its offset, so that the continued download verifies the
+// whole file. That hash describes exactly the bytes handed out: it is kept only when the offset
+// saved is the checkpoint's own. A file whose bytes fail verification is removed with its
+// checkpoint, never continued.
+import { isIntegrityError, isRevisionChangedError, ParallelGetStream } from 'parallel-get-stream';
 
 const form = document.querySelector('#form');
 const startButton = document.querySelector('#start');
@@ -67,7 +73,9 @@ async function run() {
 	// The checkpoint of this URL, if there is one: the download goes on from there.
 	let resume = await readCheckpoint(checkpointFile);
 	if (resume && resume.url !== url) resume = undefined;
+	const integrity = form.elements.integrity.value.trim();
 	const download = new ParallelGetStream(url, {
+		...(integrity ? { integrity } : {}),
 		concurrency: Number(form.elements.concurrency.value),
 		chunkSize: Number(form.elements.chunkSize.value) * 1024,
 		signal: controller.signal,
@@ -84,14 +92,20 @@ async function run() {
 	let writable = await data.createWritable({ keepExistingData: resume !== undefined });
 	await writable.truncate(committed);
 	await writable.seek(committed);
-	const current = () => download.checkpoint();
-	if (current()) await writeCheckpoint(checkpointFile, { ...current(), offset: committed });
+	// The checkpoint of the bytes saved: its hash only where it describes exactly those bytes.
+	const saving = (offset) => {
+		const checkpoint = download.checkpoint();
+		if (!checkpoint) return undefined;
+		const { hash, ...rest } = checkpoint;
+		return hash?.length === offset ? { ...rest, offset, hash } : { ...rest, offset };
+	};
+	if (saving(committed)) await writeCheckpoint(checkpointFile, saving(committed));
 	let written = committed;
 	const commit = async () => {
 		await writable.close();
 		committed = written;
-		const checkpoint = current();
-		if (checkpoint) await writeCheckpoint(checkpointFile, { ...checkpoint, offset: committed });
+		const checkpoint = saving(committed);
+		if (checkpoint) await writeCheckpoint(checkpointFile, checkpoint);
 		status.dataset.saved = String(committed);
 	};
 	try {
@@ -118,7 +132,8 @@ async function run() {
 	save.href = URL.createObjectURL(file);
 	save.download = name;
 	save.hidden = false;
-	show(`Done: ${mib(file.size)} saved as ${name} (${info.mode}${resume ? `, resumed at ${mib(resume.offset)}` : ''}, ${download.stats.requests} requests).`, 'done', file.size);
+	const verified = info.digest ? `, ${info.digest.algorithm} verified` : '';
+	show(`Done: ${mib(file.size)} saved as ${name} (${info.mode}${resume ? `, resumed at ${mib(resume.offset)}` : ''}${verified}, ${download.stats.requests} requests).`, 'done', file.size);
 }
 
 /** On load: say whether a download of this URL can be continued. */
@@ -139,6 +154,10 @@ form.addEventListener('submit', (event) => {
 	save.hidden = true;
 	run()
 		.catch((error) => {
+			if (isIntegrityError(error)) {
+				// Bytes that failed verification are never kept for a later Continue.
+				return removeSaved().then(() => show(`The file failed verification (${error.algorithm}: expected ${error.expected}, got ${error.actual}) and was removed.`, 'corrupt', 0));
+			}
 			if (isRevisionChangedError(error)) show('The file changed on the server since this download started: Start over to download the new one.', 'changed');
 			else show(`${error.name}: ${error.message}`, error.name === 'AbortError' ? 'stopped' : 'failed');
 		})
@@ -150,11 +169,15 @@ form.addEventListener('submit', (event) => {
 
 stopButton.addEventListener('click', () => controller?.abort());
 
-restartButton.addEventListener('click', async () => {
-	controller?.abort();
+async function removeSaved() {
 	const { name, directory } = await files(form.elements.url.value);
 	await directory.removeEntry(name).catch(() => {});
 	await directory.removeEntry(`${name}.checkpoint.json`).catch(() => {});
+}
+
+restartButton.addEventListener('click', async () => {
+	controller?.abort();
+	await removeSaved();
 	startButton.textContent = 'Download';
 	progress.value = 0;
 	show('Removed: the next download starts from the beginning.', 'idle', 0);
