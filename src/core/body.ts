@@ -5,7 +5,7 @@ import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts'
 import { noop } from '../utils/abort.ts';
 import type { Bytes, Chunk } from './chunk.ts';
 import type { Download } from './download.ts';
-import { afterFalseAlarm } from './policies/hedging.ts';
+import { afterFalseAlarm, afterHedgeWon } from './policies/hedging.ts';
 import { isNearEnd } from './policies/overlap.ts';
 import type { Opened } from './request.ts';
 
@@ -165,7 +165,10 @@ function accept(download: Download, chunk: Chunk, offset: number, bytes: Bytes, 
 	const fromHedge = opened.request.hedge;
 	if (fromHedge) chunk.hedgeDelivered = true;
 	if (chunk.done && chunk.hedged > 0) {
-		if (fromHedge) download.counters.hedgesWon++;
+		if (fromHedge) {
+			download.counters.hedgesWon++;
+			download.hedgeAfter = afterHedgeWon(download.hedgeAfter, download.options.hedge?.after ?? download.hedgeAfter);
+		}
 		// The quiet request woke up and finished before any hedge of it delivered a byte.
 		else if (!chunk.hedgeDelivered) download.hedgeAfter = afterFalseAlarm(download.hedgeAfter);
 	}

@@ -532,7 +532,7 @@ export class Engine implements Download {
 			after,
 			headersDelay: headersDelay(after, this.requests.ttfb),
 			hedges: this.counters.hedges,
-			budget: hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks),
+			budget: hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks, this.counters.hedgesWon),
 			extra: this.slots.detached,
 			most: this.slots.most,
 			chunks: this.plan.everyChunk(),
@@ -554,7 +554,7 @@ export class Engine implements Download {
 	#armHedgeTimer(): void {
 		const hedge = this.options.hedge;
 		if (!hedge || this.#hedgeTimer !== undefined || this.slots.runs === 0 || this.settled) return;
-		if (this.counters.hedges >= hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks)) return;
+		if (this.counters.hedges >= hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks, this.counters.hedgesWon)) return;
 		this.#hedgeTimer = setTimeout(() => {
 			this.#hedgeTimer = undefined;
 			this.schedule();

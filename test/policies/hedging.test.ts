@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HEDGES_PER_CHUNK, MAX_HEDGE_AFTER } from '../../src/core/constants.ts';
-import { afterFalseAlarm, checkEvery, type HedgeView, hedgeBudget, headersDelay, type QuietChunk, stalled } from '../../src/core/policies/hedging.ts';
+import { afterFalseAlarm, afterHedgeWon, checkEvery, type HedgeView, hedgeBudget, headersDelay, type QuietChunk, stalled } from '../../src/core/policies/hedging.ts';
 import type { RequestState } from '../../src/core/request.ts';
 
 interface FakeChunk extends QuietChunk {
@@ -76,6 +76,18 @@ describe('hedging limits', () => {
 		expect(hedgeBudget(undefined, 8, 100)).toBe(25);
 		expect(hedgeBudget(undefined, 8, 10)).toBe(8);
 		expect(hedgeBudget(undefined, 4, undefined)).toBe(4);
+	});
+
+	it('hedgeBudget - a hedge that won does not use the default budget up; `hedge.max` stays a hard bound', () => {
+		expect(hedgeBudget(undefined, 8, 32, 5)).toBe(13);
+		expect(hedgeBudget(undefined, 8, 100, 1)).toBe(26);
+		expect(hedgeBudget(3, 8, 100, 5)).toBe(3);
+	});
+
+	it('afterHedgeWon - halves the hedge delay after false alarms raised it, down to the initial delay', () => {
+		expect(afterHedgeWon(800, 100)).toBe(400);
+		expect(afterHedgeWon(150, 100)).toBe(100);
+		expect(afterHedgeWon(100, 100)).toBe(100);
 	});
 
 	it('headersDelay - the hedge delay, or 3 x the time to first byte when that is longer', () => {

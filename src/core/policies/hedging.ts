@@ -63,9 +63,15 @@ export function stalled<C extends QuietChunk, R extends { readonly state: Reques
 	return hedges;
 }
 
-/** Hedges a download may make: `hedge.max`, or 25 % of its chunks and at least `concurrency`. */
-export function hedgeBudget(max: number | undefined, concurrency: number, totalChunks: number | undefined): number {
-	return max ?? Math.max(concurrency, Math.ceil((totalChunks ?? 0) * HEDGE_BUDGET_FRACTION));
+/**
+ * Hedges a download may make: `hedge.max`, a hard bound; by default 25 % of its chunks and at least
+ * `concurrency`, plus one for each hedge that won. A hedge that completed its chunk first replaced
+ * a request that had really stalled: it paid for itself, so only the hedges that did not win use
+ * the budget up. Without that, a server with a few stragglers among its hedges and some false
+ * alarms spent the budget early and every later straggler waited out its whole stall.
+ */
+export function hedgeBudget(max: number | undefined, concurrency: number, totalChunks: number | undefined, won = 0): number {
+	return max ?? Math.max(concurrency, Math.ceil((totalChunks ?? 0) * HEDGE_BUDGET_FRACTION)) + won;
 }
 
 /** How long a request may wait for its headers before it counts as quiet: 3 x the typical time to first byte if that is longer. */
@@ -79,6 +85,15 @@ export function headersDelay(after: number, ttfb: number | undefined): number {
  */
 export function afterFalseAlarm(after: number): number {
 	return Math.min(2 * after, MAX_HEDGE_AFTER);
+}
+
+/**
+ * The hedge delay after a hedge won (a request that really stalled): halved, down to the delay the
+ * download started with. False alarms in a burst of a busy machine doubled it; left there, every
+ * later straggler would wait that long.
+ */
+export function afterHedgeWon(after: number, initial: number): number {
+	return Math.max(initial, after / 2);
 }
 
 /**
