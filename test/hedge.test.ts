@@ -220,8 +220,12 @@ describe('ParallelGetStream hedging', () => {
 		const download = new ParallelGetStream(origin.url('/many-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		origin.fault('/many-stall.bin', undefined);
+		// Each of the five stalls for good: the download ends only because each was hedged, and won.
 		expect(stalled.size).toBe(5);
-		expect(download.stats).toMatchObject({ hedges: 5, hedgesWon: 5 });
+		const { hedges, hedgesWon } = download.stats;
+		expect(hedgesWon).toBeGreaterThanOrEqual(5);
+		// A busy machine may add a false alarm or two: those, and only those, are held to the budget.
+		expect(hedges - hedgesWon).toBeLessThanOrEqual(2);
 	});
 
 	it('bounds the extra requests when every response stalls', async () => {
@@ -424,10 +428,11 @@ describe('ParallelGetStream overlapping requests', () => {
 	});
 
 	it('does not take pieces that arrive together for the pace: bodies faster than a time to first byte are not overlapped', async () => {
-		// Answers after 100 ms, then the whole 256 KiB at loopback speed: never a time to first
+		// Answers after 400 ms, then the whole 256 KiB at loopback speed: never a time to first
 		// byte of body left to read, so no request starts early (judging the pace from the first
-		// pieces alone let every slot go at once).
-		const { download } = await shapedDownload('/burst.bin', 64, 8 * chunk, () => ({ delayMs: 100 }), { chunkSize: chunk, concurrency: 2, hedge: false });
+		// pieces alone let every slot go at once). 400 ms, not less: on a busy machine 256 KiB of
+		// loopback took more than 100 ms now and then.
+		const { download } = await shapedDownload('/burst.bin', 64, 8 * chunk, () => ({ delayMs: 400 }), { chunkSize: chunk, concurrency: 2, hedge: false });
 		expect(download.stats).toMatchObject({ overlaps: 0, maxInFlight: 2 });
 	});
 
@@ -453,9 +458,11 @@ describe('ParallelGetStream with hedging, tail stealing and overlap together (th
 		const { download, records } = await shapedDownload('/all-on.bin', 63, size, rule, { chunkSize: chunk, concurrency: 4, hedge: { after: 100 } });
 		const stats = download.stats;
 		// Which responses stall (every third one) depends on how the chunks fell into requests,
-		// which the window decides at the time: some are hedged, within the budget.
+		// which the window decides at the time: some are hedged, within the budget (which the
+		// hedges that won do not use up), and each chunk twice at most.
 		expect(stats.hedges).toBeGreaterThanOrEqual(1);
-		expect(stats.hedges).toBeLessThanOrEqual(Math.max(4, Math.ceil(9 / 4)));
+		expect(stats.hedges - stats.hedgesWon).toBeLessThanOrEqual(Math.max(4, Math.ceil(9 / 4)));
+		expect(stats.hedges).toBeLessThanOrEqual(2 * 9);
 		// Whether a tail pays depends on the pace measured, which a busy machine lowers: stealing
 		// is shown to act in its own tests above; here it may, and the bounds must hold either way.
 		expect(stats.steals).toBeLessThanOrEqual(2 * 4);

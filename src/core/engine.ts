@@ -14,14 +14,13 @@ import type { NormalizedOptions } from './options.ts';
 import { Plan } from './plan.ts';
 import { maxHedging } from './constants.ts';
 import { type ConcurrencyReason, ConcurrencyPolicy, pushbackOf } from './policies/concurrency.ts';
-import { checkEvery, hedgeBudget, headersDelay, stalled } from './policies/hedging.ts';
-import { chooseTail, maySteal, slotPace } from './policies/stealing.ts';
 import { PullSource } from './pull-source.ts';
 import { RangeRequest } from './range-request.ts';
-import { discard, type Opened, Requests, RESTART } from './request.ts';
+import { discard, type Opened, Requests } from './request.ts';
 import { retrying } from './retry.ts';
 import { type Place, Slots } from './slots.ts';
 import type { DownloadStats } from './stats.ts';
+import { Stragglers } from './stragglers.ts';
 
 /** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
 const SAMPLE_MS = 200;
@@ -60,7 +59,7 @@ export class Engine implements Download {
 	verifier: Verifier | undefined;
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
-	#hedgeTimer: ReturnType<typeof setTimeout> | undefined;
+	readonly #stragglers = new Stragglers(this, () => this.#startedAt);
 	readonly discovered: Promise<boolean>;
 	/** The first round went out with discovery and waits for its verdict (see `#firstRound`). */
 	#early = false;
@@ -200,8 +199,7 @@ export class Engine implements Download {
 		this.#resolveDiscovered(false);
 		this.#abort.abort(reason);
 		this.requests.abortAll(reason);
-		clearTimeout(this.#hedgeTimer);
-		this.#hedgeTimer = undefined;
+		this.#stragglers.stop();
 		clearTimeout(this.#sampleTimer);
 		this.#sampleTimer = undefined;
 		for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
@@ -441,13 +439,13 @@ export class Engine implements Download {
 	schedule(): void {
 		const { plan, slots } = this;
 		if (this.settled || plan.totalChunks === undefined || this.facts.pin === undefined) return;
-		this.#hedgeStalled();
+		this.#stragglers.hedge();
 		const networkBound = this.#source.networkBound();
 		const limit = plan.limit(networkBound);
 		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
 		if (slots.free && !networkBound) this.#heldBack = true;
-		if (plan.nextStart >= plan.totalChunks) this.#stealTails();
-		this.#armHedgeTimer();
+		if (plan.nextStart >= plan.totalChunks) this.#stragglers.stealTails();
+		this.#stragglers.arm();
 		this.#armSampleTimer();
 	}
 
@@ -506,58 +504,5 @@ export class Engine implements Download {
 		// Bounded: the first changes (how it converged) and the latest.
 		if (log.length >= MAX_CHANGES_LOGGED) log.splice(MAX_CHANGES_LOGGED / 2, 1);
 		log.push({ at: Math.round(performance.now() - this.#startedAt), concurrency, reason });
-	}
-
-	/** See `policies/stealing.ts`. */
-	#stealTails(): void {
-		const { options, plan, counters } = this;
-		const concurrency = this.slots.concurrency;
-		while (this.slots.free && maySteal(options.hedge !== undefined, plan.totalChunks, counters.steals, concurrency)) {
-			const pace = slotPace(counters.bytesReceived, performance.now() - this.#startedAt, concurrency);
-			const tail = chooseTail(plan.everyChunk(), pace, this.requests.ttfb);
-			if (!tail) return;
-			const { chunk, share } = tail;
-			counters.steals++;
-			new RangeRequest(this, [chunk.split(chunk.end + 1 - share, performance.now())]).start();
-		}
-	}
-
-	/** See `policies/hedging.ts`: the quiet request is left behind, or aborted to ask again at once. */
-	#hedgeStalled(): void {
-		const hedge = this.options.hedge;
-		if (!hedge) return;
-		const after = this.hedgeAfter;
-		const hedges = stalled({
-			now: performance.now(),
-			after,
-			headersDelay: headersDelay(after, this.requests.ttfb),
-			hedges: this.counters.hedges,
-			budget: hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks, this.counters.hedgesWon),
-			extra: this.slots.detached,
-			most: this.slots.most,
-			chunks: this.plan.everyChunk(),
-			slotRequest: (chunk) => this.requests.slotRequest(chunk),
-		});
-		for (const { chunk, request, leave } of hedges) {
-			chunk.hedged++;
-			this.counters.hedges++;
-			if (leave) request.detach?.();
-			else request.controller.abort(RESTART);
-		}
-	}
-
-	/**
-	 * Looks for stalled chunks while runs read, those let go early (overlap) included: one of them
-	 * may be the last left (the end of the object, or a run left short by a stolen tail). An idle
-	 * download (a consumer that stopped reading) keeps no timer.
-	 */
-	#armHedgeTimer(): void {
-		const hedge = this.options.hedge;
-		if (!hedge || this.#hedgeTimer !== undefined || this.slots.runs === 0 || this.settled) return;
-		if (this.counters.hedges >= hedgeBudget(hedge.max, this.slots.concurrency, this.plan.totalChunks, this.counters.hedgesWon)) return;
-		this.#hedgeTimer = setTimeout(() => {
-			this.#hedgeTimer = undefined;
-			this.schedule();
-		}, checkEvery(this.hedgeAfter));
 	}
 }
