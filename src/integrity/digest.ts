@@ -1,7 +1,7 @@
 /**
  * Digests of a whole object: what a caller passes as `integrity` and what a server declares, as
- * one shape. Parsing only; the hash code itself is loaded when something is to be verified
- * (`verifier.ts`).
+ * one shape. Parsing of the option only (at construction, in the base bundle); the hash code and
+ * the parsing of the server's headers are loaded when something is to be verified (`verifier.ts`).
  */
 
 /** Algorithms that can be verified, strongest first: of several, the first present is checked (as SRI does). */
