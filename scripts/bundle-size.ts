@@ -15,7 +15,8 @@ async function main(): Promise<void> {
 		const { output } = await bundle.generate({ format: 'esm', minify: true });
 		const chunks = output.filter((part) => part.type === 'chunk');
 		// What an import of the package loads at once: the entry and what it imports statically.
-		// The hash code (integrity) is a chunk of its own, imported only when something is to be verified.
+		// The code that verifies (the hash, the digest headers' parsing, the verifier) is a chunk of
+		// its own, imported only when something is to be verified.
 		const eager = new Set<string>();
 		const visit = (name: string): void => {
 			if (eager.has(name)) return;
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
 		};
 		console.log(`index, ky external: ${size(chunks.filter((part) => eager.has(part.fileName)))}`);
 		const lazy = chunks.filter((part) => !eager.has(part.fileName));
-		if (lazy.length > 0) console.log(`loaded on demand (hash code, when verifying): ${size(lazy)}`);
+		if (lazy.length > 0) console.log(`loaded on demand (the code that verifies, when verifying): ${size(lazy)}`);
 	} finally {
 		await bundle.close();
 	}

@@ -32,6 +32,18 @@ it("a server's digest whose hash code cannot load is skipped: the download goes 
 	expect((await drain(download.readable)).length).toBe(size);
 });
 
+it.each([
+	['parallel', 2],
+	['single', 1],
+] as const)("a server's digest skipped because its hash code cannot load is not named in info.digest (%s)", async (mode, concurrency) => {
+	origin.put(`/named-${mode}.bin`, { size, seed: 3, digests: ['repr-digest'] });
+	const download = new ParallelGetStream(origin.url(`/named-${mode}.bin`), { chunkSize: 64 * KiB, concurrency });
+	const [info, bytes] = await Promise.all([download.info, drain(download.readable)]);
+	expect(info.mode).toBe(mode);
+	expect(bytes.length).toBe(size);
+	expect(info.digest).toBeUndefined();
+});
+
 it("the caller's integrity whose hash code cannot load fails the download, and hands out nothing", async () => {
 	origin.put('/given.bin', { size, seed: 2 });
 	const bytes = origin.get('/given.bin')?.slice() as Uint8Array;

@@ -125,9 +125,9 @@ async function readWithin(download: Download, chunk: Chunk, offset: number, piec
 	// A piece the verifier holds back (see `Verifier`) is still held: it counts against the window,
 	// and parts of at most half the window leave bytes in the chunk for the consumer to take
 	// whenever this read waits for room, so that taking one always frees some.
-	const { verifier } = download;
-	const held = (): number => verifier?.heldBytes ?? 0;
-	const largest = verifier ? Math.max(1, Math.floor(most / 2)) : most;
+	// The verifier may still be loading: a piece may be held back once it has.
+	const held = (): number => download.verifier?.heldBytes ?? 0;
+	const largest = download.verifier || download.loading ? Math.max(1, Math.floor(most / 2)) : most;
 	for (let at = 0; at < piece.byteLength; ) {
 		if (chunk.bufferedBytes + held() >= most) {
 			opened.watchdog.stop();

@@ -1,5 +1,5 @@
 import { isStrongEtag, type Pin } from '../http/validators.ts';
-import { type Algorithm, type ExpectedDigest, fromBase64, isAlgorithm, ofLength } from '../integrity/digest.ts';
+import { type Algorithm, encode, type ExpectedDigest, fromBase64, isAlgorithm, ofLength } from '../integrity/digest.ts';
 import { describeValue } from '../utils/describe-value.ts';
 
 /**
@@ -50,6 +50,12 @@ export interface CheckpointHash {
 	length: number;
 	/** The hash's state after those bytes (hash-wasm's `save()`), base64. */
 	state: string;
+}
+
+/** A checkpoint's `hash`: the hash `state` after `length` bytes of an object whose digest is to be `expected`. */
+export function checkpointHashOf(expected: ExpectedDigest, state: Uint8Array, length: number): CheckpointHash {
+	const { algorithm, values, source } = expected;
+	return { algorithm, digest: encode(values[0] as Uint8Array, 'base64'), source, length, state: encode(state, 'base64') };
 }
 
 /** A checkpoint's hash once validated. */

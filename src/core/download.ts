@@ -1,6 +1,6 @@
+import type { ByteRange } from '../errors/parallel-get-error.ts';
 import type { Send } from '../http/request.ts';
 import type { Pin } from '../http/validators.ts';
-import type { ExpectedDigest } from '../integrity/digest.ts';
 import type { Verifier } from '../integrity/verifier.ts';
 import type { NormalizedOptions } from './options.ts';
 import type { Plan } from './plan.ts';
@@ -20,8 +20,6 @@ export interface Facts {
 	readonly totalFromCaller: boolean;
 	/** Discovery was answered cross-origin (CORS): some headers may be hidden. */
 	readonly crossOrigin: boolean;
-	/** The whole-object digest discovery's response declared: every later response must not declare another. */
-	readonly digest?: ExpectedDigest | undefined;
 }
 
 /**
@@ -37,8 +35,23 @@ export interface Download {
 	readonly slots: Slots;
 	readonly requests: Requests;
 	readonly facts: Facts;
-	/** Verifies the bytes as they are handed out (the caller's `integrity` or the server's digest); undefined when nothing is to be verified. */
+	/**
+	 * Verifies the bytes as they are handed out (the caller's `integrity` or the server's digest),
+	 * once its code has loaded; undefined while it loads and when nothing is to be verified.
+	 */
 	readonly verifier: Verifier | undefined;
+	/**
+	 * The code that verifies is loading (for the caller's digest, a checkpoint's, or one a response
+	 * declares): no byte is handed out and no range answer is checked until it settles. Undefined
+	 * once it has loaded, and when nothing is to be verified; a rejection is the download's failure.
+	 */
+	readonly loading: Promise<void> | undefined;
+	/**
+	 * A later response must not declare another digest of the whole object than the one discovery's
+	 * response (or the checkpoint) declared: throws `RevisionChangedError` if it does. Call once
+	 * `loading` has settled.
+	 */
+	checkDigest(response: Response, range: ByteRange): void;
 	/**
 	 * The hedge delay in use: `hedge.after`, doubled after each false alarm (see
 	 * `afterFalseAlarm`), up to `MAX_HEDGE_AFTER`.

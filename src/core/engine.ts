@@ -1,12 +1,13 @@
+import type { ByteRange } from '../errors/parallel-get-error.ts';
 import { checkWholeSize, statusError } from '../http/checks.ts';
-import { serverDigest } from '../http/digests.ts';
+import { declaresDigest } from '../http/digest-headers.ts';
 import { encode, type ExpectedDigest } from '../integrity/digest.ts';
-import { Verifier } from '../integrity/verifier.ts';
+import type { Verifier } from '../integrity/verifier.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
 import { pinFromHeaders } from '../http/validators.ts';
 import { readWhole } from './body.ts';
-import { type Checkpoint, checkpointOf, type ResumeHash, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
+import { type Checkpoint, checkpointHashOf, checkpointOf, type ResumeHash, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
 import { type Bytes, Chunk } from './chunk.ts';
 import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './discovery.ts';
 import type { Download, Facts } from './download.ts';
@@ -29,6 +30,9 @@ const MAX_CHANGES_LOGGED = 64;
 
 export type { DownloadInfo } from './discovery.ts';
 export type { DownloadStats } from './stats.ts';
+
+/** What only a download that verifies needs: loaded on demand (see `Engine.#load`). */
+type VerifyingCode = typeof import('../integrity/verifier.ts');
 
 /**
  * The download, wired from its parts: discovery (`discovery.ts`) decides the mode; the plan
@@ -57,6 +61,13 @@ export class Engine implements Download {
 	facts: Facts = { pin: undefined, totalFromCaller: false, crossOrigin: false };
 	hedgeAfter: number;
 	verifier: Verifier | undefined;
+	loading: Promise<void> | undefined;
+	/** The code that verifies, once something is to be verified (a chunk of its own, README "Integrity"). */
+	#verifying: Promise<VerifyingCode> | undefined;
+	/** What the bytes are verified against: the caller's or the checkpoint's from the start, a server's once its verifier loaded. */
+	#expected: ExpectedDigest | undefined;
+	/** Compares a later response's digest header with the one discovery's response (or the checkpoint) declared. */
+	#checkDigest: ((response: Response, range: ByteRange) => void) | undefined;
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	readonly #stragglers = new Stragglers(this, () => this.#startedAt);
@@ -145,7 +156,10 @@ export class Engine implements Download {
 		if (!pinned || verifier?.failed) return undefined;
 		const offset = this.counters.loaded;
 		const checkpoint = checkpointOf(this.url, offset, pinned.size, pinned.pin);
-		const hash = verifier?.checkpointHash(offset);
+		// A resumed hash not loaded yet has hashed nothing since: its state is the checkpoint's own.
+		const resumed = this.options.resume?.hash;
+		const expected = this.#expected;
+		const hash = verifier ? verifier.checkpointHash(offset) : resumed && expected && checkpointHashOf(expected, resumed.state, offset);
 		if (hash) checkpoint.hash = hash;
 		return checkpoint;
 	}
@@ -261,8 +275,8 @@ export class Engine implements Download {
 					this.#pinned = resumable(found.pin, size);
 					plan.size = size;
 					plan.totalChunks = Math.ceil(size / chunkSize);
-					const digest = this.#info(response, size, plan.totalChunks === 1 ? 'single' : 'parallel');
-					this.facts = { pin: found.pin, totalFromCaller: found.totalFromCaller, crossOrigin: response.type === 'cors', digest };
+					this.#info(response, size, plan.totalChunks === 1 ? 'single' : 'parallel');
+					this.facts = { pin: found.pin, totalFromCaller: found.totalFromCaller, crossOrigin: response.type === 'cors' };
 					head.end = Math.min(chunkSize, size) - 1;
 					plan.chunks.set(0, head);
 					// The slot held for discovery since the first round went out is its run's now.
@@ -293,8 +307,7 @@ export class Engine implements Download {
 	 */
 	#resume(resume: ResumePoint): void {
 		const { plan } = this;
-		const verified = this.verifier?.expected;
-		this.facts = { pin: resume.pin, totalFromCaller: false, crossOrigin: false, ...(verified && verified.source !== 'integrity' ? { digest: verified } : {}) };
+		this.facts = { pin: resume.pin, totalFromCaller: false, crossOrigin: false };
 		plan.base = resume.offset;
 		plan.size = resume.size;
 		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
@@ -320,7 +333,7 @@ export class Engine implements Download {
 
 	/** `info` saying what its bytes are verified against, if anything. */
 	#withDigest(info: DownloadInfo): DownloadInfo {
-		const verified = this.verifier?.expected;
+		const verified = this.#expected;
 		if (verified) info.digest = { algorithm: verified.algorithm, source: verified.source, value: encode(verified.values[0] as Uint8Array, verified.encoding) };
 		return info;
 	}
@@ -412,21 +425,78 @@ export class Engine implements Download {
 
 	/**
 	 * Resolves `info`, and verifies the server's digest of the whole object when it declares one
-	 * and the caller gave none (README "Integrity"). Returns the server's digest, if any.
+	 * and the caller gave none (README "Integrity"). Its headers are parsed by the code that
+	 * verifies: where a response carries one, `info` waits for that code to load, to name what is
+	 * verified (nothing, where it could not load); where none, `info` resolves at once.
 	 */
-	#info(response: Response, size: number | undefined, mode: DownloadInfo['mode']): ExpectedDigest | undefined {
-		const declared = this.options.verify ? serverDigest(response) : undefined;
-		if (!this.verifier && declared) this.#verify(declared);
-		this.#resolveInfo(this.#withDigest(describe(response, size, mode)));
-		return declared;
+	#info(response: Response, size: number | undefined, mode: DownloadInfo['mode']): void {
+		const info = describe(response, size, mode);
+		const resolve = (): void => this.#resolveInfo(this.#withDigest(info));
+		if (!this.options.verify || !declaresDigest(response)) {
+			resolve();
+			return;
+		}
+		this.#load(async (verifying) => {
+			const code = await verifying;
+			const declared = code.serverDigest(response);
+			if (!declared) return;
+			// Where the caller gave a digest, that one is verified; the server's still pins the revision.
+			if (!this.#expected) {
+				this.verifier = await code.createVerifier(declared, this.url);
+				this.#expected = declared;
+			}
+			this.#declare(code, declared);
+		}, true).then(resolve, resolve);
 	}
 
 	/** From now on the bytes are hashed as they are handed out; the hash code starts loading now. */
 	#verify(expected: ExpectedDigest, resumed?: ResumeHash): void {
-		const verifier = new Verifier(expected, this.url, resumed?.state);
-		this.verifier = verifier;
-		// A failure to load is the download's, once the pull source waits for it.
-		verifier.load().catch(noop);
+		this.#expected = expected;
+		const state = resumed?.state;
+		this.#load(async (verifying) => {
+			try {
+				const code = await verifying;
+				this.verifier = await code.createVerifier(expected, this.url, state);
+				// A server's digest verified before the checkpoint still pins the revision.
+				if (resumed && expected.source !== 'integrity') this.#declare(code, expected);
+			} catch (error) {
+				// A resumed hash goes on from the bytes before the checkpoint: without it, nothing here could be verified.
+				if (state !== undefined) throw new TypeError('Expected `resume.hash.state` to be a state of this hash code that can be restored', { cause: error });
+				throw error;
+			}
+		}, false).catch(noop);
+	}
+
+	/**
+	 * Runs `step` with the code that verifies (`integrity/verifier.ts`, with the hash: imported once,
+	 * here), after the step before it; meanwhile `loading` holds the bytes and the range answers
+	 * back (see `Download.loading`). A step that fails fails the download once the pull source
+	 * waits for it, unless it may be `skipped`: a server's digest whose code could not load (a
+	 * Content-Security-Policy without `wasm-unsafe-eval`, an import map without `hash-wasm`, a
+	 * service worker, which cannot `import()`, bundled with the import kept apart) goes unverified,
+	 * as it would have without the header; the caller's `integrity` never does.
+	 */
+	#load(step: (verifying: Promise<VerifyingCode>) => Promise<void>, skipped: boolean): Promise<void> {
+		const verifying = (this.#verifying ??= import('../integrity/verifier.ts'));
+		const before = this.loading;
+		const loading = (async (): Promise<void> => {
+			await before;
+			await (skipped ? step(verifying).catch(noop) : step(verifying));
+		})();
+		this.loading = loading;
+		loading.then(() => {
+			if (this.loading === loading) this.loading = undefined;
+		}, noop);
+		return loading;
+	}
+
+	/** A later response must not declare a digest other than `declared` (a changed revision). */
+	#declare(code: VerifyingCode, declared: ExpectedDigest): void {
+		this.#checkDigest = (response, range) => code.checkDigestUnchanged(response, declared, range, this.url);
+	}
+
+	checkDigest(response: Response, range: ByteRange): void {
+		this.#checkDigest?.(response, range);
 	}
 
 	// ---------------------------------------------------------------- the window and the policies

@@ -1,4 +1,4 @@
-import { mayWantDigest, WANT_REPR_DIGEST } from '../http/digests.ts';
+import { mayWantDigest, WANT_REPR_DIGEST } from '../http/digest-headers.ts';
 import { createSend } from '../http/request.ts';
 import { ParallelGetError } from '../errors/parallel-get-error.ts';
 import type { Checkpoint } from './checkpoint.ts';

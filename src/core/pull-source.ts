@@ -61,11 +61,11 @@ export class PullSource {
 		if (performance.now() - this.#turnStartedAt > TURN_BUDGET_MS) await this.#nextTurn();
 		for (;;) {
 			if (download.settled) return;
-			const verifier = download.verifier;
-			if (verifier && !verifier.ready) {
+			if (download.loading) {
 				await this.#load();
 				continue;
 			}
+			const verifier = download.verifier;
 			const head = plan.chunks.get(plan.nextEmit);
 			let delivered = 0;
 			let taken = 0;
@@ -148,10 +148,10 @@ export class PullSource {
 		return this.#consumerWaiting.share(performance.now()) >= CONSUMER_WAIT_SHARE;
 	}
 
-	/** Waits for the hash code to load; a failure to load fails the download. */
+	/** Waits for the code that verifies to load; a failure to load fails the download. */
 	async #load(): Promise<void> {
 		try {
-			await this.#download.verifier?.load();
+			await this.#download.loading;
 		} catch (error) {
 			this.#download.fail(error);
 		}

@@ -1,7 +1,7 @@
 import { UnexpectedResponseError } from '../errors/unexpected-response-error.ts';
 import { checkPartial } from '../http/checks.ts';
-import { checkDigestUnchanged } from '../http/digests.ts';
 import { carriesPin } from '../http/validators.ts';
+import { noop } from '../utils/abort.ts';
 import type { Chunk } from './chunk.ts';
 import { readInto } from './body.ts';
 import type { Download } from './download.ts';
@@ -183,7 +183,10 @@ export class RangeRequest {
 			}
 			const { pin, totalFromCaller } = download.facts;
 			checkPartial(opened.response, range, { url, pin, size, totalFromCaller });
-			checkDigestUnchanged(opened.response, download.facts.digest, range, url);
+			// The digest header is compared by the code that verifies, which may still be loading.
+			const loading = download.loading;
+			if (loading) await this.#quietly(opened, run, loading.catch(noop));
+			download.checkDigest(opened.response, range);
 			if (early && pin && !carriesPin(pin, opened.response.headers)) {
 				throw new UnexpectedResponseError(`sent before the revision was pinned, the answer carries no ${pin.kind === 'etag' ? 'ETag' : 'Last-Modified'} to compare`, {
 					url,
@@ -200,13 +203,22 @@ export class RangeRequest {
 		}
 	}
 
-	/** Waits for discovery's verdict without reading a byte; no stall is counted meanwhile, nor a hedge. */
+	/** Discovery's verdict: true once the ranges are pinned and the download goes on. */
 	async #verdict(opened: Opened, run: readonly Chunk[]): Promise<boolean> {
+		const pinned = await this.#quietly(opened, run, this.#download.discovered);
+		return pinned && !this.#download.settled;
+	}
+
+	/**
+	 * Waits for `wait` (discovery's verdict, the code that verifies) without reading a byte; no
+	 * stall is counted meanwhile, nor a hedge.
+	 */
+	async #quietly<T>(opened: Opened, run: readonly Chunk[], wait: Promise<T>): Promise<T> {
 		opened.watchdog.stop();
-		const pinned = await this.#download.discovered;
+		const result = await wait;
 		opened.watchdog.resume();
 		const now = performance.now();
 		for (const chunk of run) chunk.lastProgressAt = now;
-		return pinned && !this.#download.settled;
+		return result;
 	}
 }

@@ -1,7 +1,7 @@
 import type { ByteRange } from '../errors/parallel-get-error.ts';
 import { RevisionChangedError } from '../errors/revision-changed-error.ts';
 import { type Algorithm, type ExpectedDigest, encode, fromBase64, ofLength, strongest } from '../integrity/digest.ts';
-import { isEncoded } from './checks.ts';
+import { declaresDigest, RANGE_DIGEST_HEADERS } from './digest-headers.ts';
 
 /**
  * Digests of the whole object that servers declare, and the headers that carry them. Only a
@@ -14,15 +14,10 @@ import { isEncoded } from './checks.ts';
  * - S3 `x-amz-checksum-{sha256,crc64nvme,crc32c}`: S3 sends them for a whole GET only; a
  *   composite checksum (a checksum of the parts' checksums, `<base64>-<parts>`) is not a digest
  *   of the bytes and is ignored.
- * None is taken from an encoded body (fetch hands out decoded bytes, the digest is of the encoded
- * ones), nor from a cross-origin 200, whose Content-Encoding CORS may hide.
+ * None is taken from a response that `declaresDigest` rules out (an encoded body, a cross-origin
+ * 200). This module is loaded with the hash code (`integrity/verifier.ts`), only where a response
+ * carries one of these headers: a download without a digest parses none of them.
  */
-
-/** Whole-object headers that a 206 carries too: compared on every response (a change is a new revision). */
-const RANGE_HEADERS = ['repr-digest', 'x-goog-hash', 'x-ms-blob-content-md5'];
-
-/** The value is asked for in this order of preference, RFC 9530 §4. */
-export const WANT_REPR_DIGEST = 'sha-512=3, sha-256=5';
 
 const DIGEST_FIELD_ALGORITHMS: Record<string, Algorithm> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
 
@@ -76,10 +71,7 @@ function digestsIn(headers: Headers, status: number, only?: readonly string[]): 
 
 /** The strongest whole-object digest a response declares, if any (see above for which count). */
 export function serverDigest(response: Response): ExpectedDigest | undefined {
-	const { status, headers } = response;
-	if ((status !== 200 && status !== 206) || isEncoded(headers)) return undefined;
-	if (status === 200 && response.type === 'cors') return undefined;
-	return strongest(digestsIn(headers, status));
+	return declaresDigest(response) ? strongest(digestsIn(response.headers, response.status)) : undefined;
 }
 
 /**
@@ -88,7 +80,7 @@ export function serverDigest(response: Response): ExpectedDigest | undefined {
  * without the header is not held against the object (a proxy may drop it).
  */
 export function checkDigestUnchanged(response: Response, digest: ExpectedDigest | undefined, range: ByteRange, url: string): void {
-	if (!digest || !RANGE_HEADERS.includes(digest.source)) return;
+	if (!digest || !RANGE_DIGEST_HEADERS.includes(digest.source)) return;
 	const now = digestsIn(response.headers, response.status, [digest.source]).filter((found) => found.algorithm === digest.algorithm);
 	const value = now[0]?.values[0];
 	const expected = digest.values[0] as Uint8Array;
@@ -100,15 +92,4 @@ export function checkDigestUnchanged(response: Response, digest: ExpectedDigest 
 		expected: encode(expected, 'base64'),
 		received: encode(value, 'base64'),
 	});
-}
-
-/**
- * Whether `Want-Repr-Digest` may be sent to `url` for free: it is not a CORS-safelisted header,
- * so a browser would send a preflight for a cross-origin request that needs none today (the
- * discovery request, whose single `Range` is safelisted). Where there is no page (Node, Bun,
- * Deno without `--location`) there is no CORS; in a page or worker, only to its own origin.
- */
-export function mayWantDigest(url: string): boolean {
-	const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
-	return origin === undefined || new URL(url).origin === origin;
 }

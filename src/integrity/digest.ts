@@ -1,7 +1,9 @@
+import { describeValue } from '../utils/describe-value.ts';
+
 /**
  * Digests of a whole object: what a caller passes as `integrity` and what a server declares, as
- * one shape. Parsing only; the hash code itself is loaded when something is to be verified
- * (`verifier.ts`).
+ * one shape. Parsing of the option only (at construction, in the base bundle); the hash code and
+ * the parsing of the server's headers are loaded when something is to be verified (`verifier.ts`).
  */
 
 /** Algorithms that can be verified, strongest first: of several, the first present is checked (as SRI does). */
@@ -68,10 +70,6 @@ export function strongest(digests: readonly ExpectedDigest[]): ExpectedDigest | 
 	return undefined;
 }
 
-function describe(value: unknown): string {
-	return typeof value === 'string' ? `\`${JSON.stringify(value)}\` (string)` : `\`${String(value)}\` (${value === null ? 'null' : typeof value})`;
-}
-
 const GRAMMAR = '`<algorithm>-<base64>` (SRI) or `<algorithm>:<hex>`, several separated by spaces, with the algorithm one of sha256, sha384, sha512, md5, crc32c, crc64nvme';
 
 /**
@@ -82,9 +80,9 @@ const GRAMMAR = '`<algorithm>-<base64>` (SRI) or `<algorithm>:<hex>`, several se
  */
 export function parseIntegrity(value: unknown): ExpectedDigest | undefined {
 	if (value === undefined) return undefined;
-	if (typeof value !== 'string') throw new TypeError(`Expected \`integrity\` to be a string: ${GRAMMAR}; got ${describe(value)}`);
+	if (typeof value !== 'string') throw new TypeError(`Expected \`integrity\` to be a string: ${GRAMMAR}; got ${describeValue(value)}`);
 	const tokens = value.trim().split(/\s+/).filter(Boolean);
-	if (tokens.length === 0) throw new TypeError(`Expected \`integrity\` to be ${GRAMMAR}; got ${describe(value)}`);
+	if (tokens.length === 0) throw new TypeError(`Expected \`integrity\` to be ${GRAMMAR}; got ${describeValue(value)}`);
 	const digests: ExpectedDigest[] = [];
 	for (const token of tokens) {
 		const match = /^([a-z0-9]+)([-:])([^?]*)(?:\?.*)?$/i.exec(token);
@@ -93,7 +91,7 @@ export function parseIntegrity(value: unknown): ExpectedDigest | undefined {
 		const text = match?.[3] ?? '';
 		const bytes = isAlgorithm(algorithm) ? ofLength(algorithm, hex ? fromHex(text) : fromBase64(text)) : undefined;
 		if (!bytes) {
-			throw new TypeError(`Expected \`integrity\` to be ${GRAMMAR}, of the algorithm's length; got ${describe(token)}${tokens.length > 1 ? ` in ${describe(value)}` : ''}`);
+			throw new TypeError(`Expected \`integrity\` to be ${GRAMMAR}, of the algorithm's length; got ${describeValue(token)}${tokens.length > 1 ? ` in ${describeValue(value)}` : ''}`);
 		}
 		digests.push({ algorithm: algorithm as Algorithm, values: [bytes], encoding: hex ? 'hex' : 'base64', source: 'integrity' });
 	}

@@ -2,12 +2,12 @@ import { createCRC32, createCRC64, createMD5, createSHA256, createSHA384, create
 import type { Algorithm } from './digest.ts';
 
 /**
- * The hash functions, loaded only when something is to be verified (`verifier.ts` imports this
- * module dynamically). hash-wasm: one streaming WebAssembly implementation for every runtime
- * (browsers have no streaming `crypto.subtle.digest`), with CRC-32C and CRC-64/NVME besides the
- * SHA-2 family and MD5, and a hash state that can be saved and restored. Where the runtime has a
- * faster native hash (`node:crypto` in Node, Bun and Deno; see README "Integrity"),
- * * that is used for SHA-2 and MD5 instead.
+ * The hash functions, loaded only when something is to be verified (with `verifier.ts`, which the
+ * engine imports dynamically). hash-wasm: one streaming WebAssembly implementation for every
+ * runtime (browsers have no streaming `crypto.subtle.digest`), with CRC-32C and CRC-64/NVME
+ * besides the SHA-2 family and MD5, and a hash state that can be saved and restored. Where the
+ * runtime has a faster native hash (`node:crypto` in Node, Bun and Deno; see README
+ * "Integrity"), that is used for SHA-2 and MD5 instead.
  */
 
 export interface Hasher {

@@ -1,61 +1,41 @@
 import type { Bytes } from '../core/chunk.ts';
+import { type CheckpointHash, checkpointHashOf } from '../core/checkpoint.ts';
 import { IntegrityError } from '../errors/integrity-error.ts';
 import { type ExpectedDigest, encode } from './digest.ts';
-import type { CheckpointHash } from '../core/checkpoint.ts';
-import type { Hasher } from './hashers.ts';
+import { createHasher, type Hasher } from './hashers.ts';
+
+/**
+ * What only a download that verifies needs, loaded on demand (`import()`, a chunk of its own:
+ * see README "Integrity"): the hash code, the parsing of the server's digest headers, and the
+ * verifier. A download without a digest to verify loads none of it.
+ */
+export { checkDigestUnchanged, serverDigest } from '../http/digests.ts';
+
+/** A verifier of `expected`, its hash loaded (and continued from a resumed download's `state`). */
+export async function createVerifier(expected: ExpectedDigest, url: string, state?: Uint8Array): Promise<Verifier> {
+	return new Verifier(expected, url, await createHasher(expected.algorithm, state === undefined ? {} : { state }));
+}
 
 /**
  * Verifies the bytes of a download as the pull source hands them out, in order, and holds back
  * the last piece that might end the object until the digest is known to match: a consumer never
- * sees a clean end of wrong bytes (issue 14). The hash code is imported on first use only.
+ * sees a clean end of wrong bytes (issue 14).
  */
 export class Verifier {
 	readonly expected: ExpectedDigest;
 	readonly #url: string;
-	#hasher: Hasher | undefined;
-	#loading: Promise<void> | undefined;
+	readonly #hasher: Hasher;
 	/** The latest piece that may be the object's last, hashed but not handed out yet. */
 	#held: Bytes | undefined;
 	/** The hash's state before `#held` was hashed: of exactly the bytes handed out (see `checkpointHash`). */
 	#beforeHeld: Uint8Array | undefined;
-	/** The state of a resumed download's hash, to continue from (see `checkpoint.ts`). */
-	readonly #resumeState: Uint8Array | undefined;
 	/** The bytes did not match: nothing of this download may be continued. */
 	failed = false;
 
-	constructor(expected: ExpectedDigest, url: string, state?: Uint8Array) {
+	constructor(expected: ExpectedDigest, url: string, hasher: Hasher) {
 		this.expected = expected;
 		this.#url = url;
-		this.#resumeState = state;
-	}
-
-	/** The hash is loaded (or skipped): `pass` and `finish` may be called. */
-	get ready(): boolean {
-		return this.#hasher !== undefined || this.skipped;
-	}
-
-	/**
-	 * The server's digest could not be verified: the hash code did not load (a Content-Security-Policy
-	 * without `wasm-unsafe-eval`, an import map without `hash-wasm`, a service worker, which cannot
-	 * `import()`, bundled with the import kept apart). The download goes on unverified, as it
-	 * would have without the header; the caller's `integrity` never does (see `load`).
-	 */
-	skipped = false;
-
-	/** Loads the hash code (once); rejects where it cannot be loaded and the digest is the caller's. */
-	load(): Promise<void> {
-		const state = this.#resumeState;
-		this.#loading ??= import('./hashers.ts')
-			.then(async ({ createHasher }) => {
-				this.#hasher = await createHasher(this.expected.algorithm, state === undefined ? {} : { state });
-			})
-			.catch((error: unknown) => {
-				// A resumed hash goes on from the bytes before the checkpoint: without it, nothing here could be verified.
-				if (state !== undefined) throw new TypeError('Expected `resume.hash.state` to be a state of this hash code that can be restored', { cause: error });
-				if (this.expected.source === 'integrity') throw error;
-				this.skipped = true;
-			});
-		return this.#loading;
+		this.#hasher = hasher;
 	}
 
 	/** Bytes held back, not yet handed out. */
@@ -69,8 +49,7 @@ export class Verifier {
 	 * it (if any) while this one is held in its place.
 	 */
 	pass(piece: Bytes, mayEnd: boolean): Bytes | undefined {
-		if (this.skipped) return piece;
-		const hasher = this.#hasher as Hasher;
+		const hasher = this.#hasher;
 		// Once a piece is held, every later one is held in turn (a tail split off the last chunk
 		// makes its head no longer the end): bytes go out in order, the last one after `finish`.
 		if (!mayEnd && this.#held === undefined) {
@@ -87,25 +66,16 @@ export class Verifier {
 
 	/**
 	 * The hash of exactly the `length` bytes handed out, for a checkpoint: undefined where the
-	 * hash cannot save its state (the native hash), before the hash code is loaded, once the
-	 * download's bytes failed to match, and where the digest is skipped.
+	 * hash cannot save its state (the native hash), and once the download's bytes failed to match.
 	 */
 	checkpointHash(length: number): CheckpointHash | undefined {
 		const hasher = this.#hasher;
-		if (this.failed || this.skipped) return undefined;
-		// A resumed hash not loaded yet has hashed nothing since: its state is the checkpoint's own.
-		if (!hasher && this.#resumeState) return this.#hashOf(this.#resumeState, length);
-		if (!hasher?.save) return undefined;
+		if (this.failed || !hasher.save) return undefined;
 		// Once a piece has been held, the state before the latest one held is that of the bytes out
 		// (a cancel drops the piece, not what was handed out); once nothing is held after `finish`,
 		// of every byte. A finalized hash has no state to save.
 		const state = this.#final ?? this.#beforeHeld ?? (this.#verified ? undefined : hasher.save());
-		return state && this.#hashOf(state, length);
-	}
-
-	#hashOf(state: Uint8Array, length: number): CheckpointHash {
-		const { algorithm, values, source } = this.expected;
-		return { algorithm, digest: encode(values[0] as Uint8Array, 'base64'), source, length, state: encode(state, 'base64') };
+		return state && checkpointHashOf(this.expected, state, length);
 	}
 
 	/** The state after every byte, saved before the digest finalized the hash, once every byte is out. */
@@ -117,8 +87,8 @@ export class Verifier {
 
 	/** Every byte has been passed: checks the digest (once), throwing `IntegrityError` on a mismatch. */
 	finish(): void {
-		if (this.skipped || this.#verified) return;
-		const hasher = this.#hasher as Hasher;
+		if (this.#verified) return;
+		const hasher = this.#hasher;
 		const state = hasher.save?.();
 		const actual = hasher.digest();
 		const { algorithm, values, encoding, source } = this.expected;
