@@ -1,13 +1,11 @@
 import type { ByteRange } from '../errors/parallel-get-error.ts';
 import { checkWholeSize, statusError } from '../http/checks.ts';
-import { declaresDigest } from '../http/digest-headers.ts';
-import { encode, type ExpectedDigest } from '../integrity/digest.ts';
 import type { Verifier } from '../integrity/verifier.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
 import { pinFromHeaders } from '../http/validators.ts';
 import { readWhole } from './body.ts';
-import { type Checkpoint, checkpointHashOf, checkpointOf, type ResumeHash, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
+import { type Checkpoint, checkpointOf, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
 import { type Bytes, Chunk } from './chunk.ts';
 import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './discovery.ts';
 import type { Download, Facts } from './download.ts';
@@ -22,6 +20,7 @@ import { retrying } from './retry.ts';
 import { type Place, Slots } from './slots.ts';
 import type { DownloadStats } from './stats.ts';
 import { Stragglers } from './stragglers.ts';
+import { Verification } from './verification.ts';
 
 /** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
 const SAMPLE_MS = 200;
@@ -31,14 +30,12 @@ const MAX_CHANGES_LOGGED = 64;
 export type { DownloadInfo } from './discovery.ts';
 export type { DownloadStats } from './stats.ts';
 
-/** What only a download that verifies needs: loaded on demand (see `Engine.#load`). */
-type VerifyingCode = typeof import('../integrity/verifier.ts');
-
 /**
  * The download, wired from its parts: discovery (`discovery.ts`) decides the mode; the plan
  * (`plan.ts`) lays out the chunks and bounds the window; each run of chunks is a `RangeRequest`,
  * resumed after faults (`retry.ts`) and holding a place in `Slots`; the straggler policies
- * (`policies/`) decide hedges and stolen tails; the `PullSource` hands bytes out in order.
+ * (`policies/`) decide hedges and stolen tails, which `Stragglers` carries out; `Verification`
+ * knows what the bytes are verified against; the `PullSource` hands bytes out in order.
  * Memory: chunks start only within `WINDOW_FACTOR x concurrency` chunks of the oldest one the
  * consumer has not finished reading, so bytes held never exceed that many chunks.
  */
@@ -60,14 +57,7 @@ export class Engine implements Download {
 	readonly #source: PullSource = new PullSource(this, (reason) => this.#stop(reason));
 	facts: Facts = { pin: undefined, totalFromCaller: false, crossOrigin: false };
 	hedgeAfter: number;
-	verifier: Verifier | undefined;
-	loading: Promise<void> | undefined;
-	/** The code that verifies, once something is to be verified (a chunk of its own, README "Integrity"). */
-	#verifying: Promise<VerifyingCode> | undefined;
-	/** What the bytes are verified against: the caller's or the checkpoint's from the start, a server's once its verifier loaded. */
-	#expected: ExpectedDigest | undefined;
-	/** Compares a later response's digest header with the one discovery's response (or the checkpoint) declared. */
-	#checkDigest: ((response: Response, range: ByteRange) => void) | undefined;
+	readonly #verification: Verification;
 	settled = false;
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	readonly #stragglers = new Stragglers(this, () => this.#startedAt);
@@ -122,11 +112,12 @@ export class Engine implements Download {
 		this.hedgeAfter = options.hedge?.after ?? 0;
 		const resume = options.resume;
 		const hash = resume?.hash;
-		if (options.integrity) this.#verify(options.integrity, hash);
+		this.#verification = new Verification(url);
+		if (options.integrity) this.#verification.verify(options.integrity, hash);
 		else if (hash && options.verify && hash.source !== 'integrity') {
 			// A server's digest verified before the checkpoint: verified on, over the whole object,
 			// and every response must not declare another (a changed revision).
-			this.#verify({ algorithm: hash.algorithm, values: [hash.digest], encoding: 'base64', source: hash.source }, hash);
+			this.#verification.verify({ algorithm: hash.algorithm, values: [hash.digest], encoding: 'base64', source: hash.source }, hash);
 		}
 		if (resume) {
 			// Bytes before the checkpoint were handed out by an earlier download: `loaded` goes on from there.
@@ -156,10 +147,7 @@ export class Engine implements Download {
 		if (!pinned || verifier?.failed) return undefined;
 		const offset = this.counters.loaded;
 		const checkpoint = checkpointOf(this.url, offset, pinned.size, pinned.pin);
-		// A resumed hash not loaded yet has hashed nothing since: its state is the checkpoint's own.
-		const resumed = this.options.resume?.hash;
-		const expected = this.#expected;
-		const hash = verifier ? verifier.checkpointHash(offset) : resumed && expected && checkpointHashOf(expected, resumed.state, offset);
+		const hash = this.#verification.checkpointHash(offset, this.options.resume?.hash);
 		if (hash) checkpoint.hash = hash;
 		return checkpoint;
 	}
@@ -316,7 +304,7 @@ export class Engine implements Download {
 		if (plan.totalChunks === 0) {
 			// Nothing left: an empty stream, and no request.
 			const { pin } = resume;
-			this.#resolveInfo(this.#withDigest({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) }));
+			this.#resolveInfo(this.#verification.describe({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) }));
 			this.wake();
 			return;
 		}
@@ -328,14 +316,7 @@ export class Engine implements Download {
 		const resume = this.options.resume;
 		// A digest the server declares on a resumed download is verified only from the hash the
 		// checkpoint carried (see the constructor): without it, `info.digest` claims nothing.
-		if (resume) this.#resolveInfo(this.#withDigest({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset }));
-	}
-
-	/** `info` saying what its bytes are verified against, if anything. */
-	#withDigest(info: DownloadInfo): DownloadInfo {
-		const verified = this.#expected;
-		if (verified) info.digest = { algorithm: verified.algorithm, source: verified.source, value: encode(verified.values[0] as Uint8Array, verified.encoding) };
-		return info;
+		if (resume) this.#resolveInfo(this.#verification.describe({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset }));
 	}
 
 	/**
@@ -424,79 +405,27 @@ export class Engine implements Download {
 	}
 
 	/**
-	 * Resolves `info`, and verifies the server's digest of the whole object when it declares one
-	 * and the caller gave none (README "Integrity"). Its headers are parsed by the code that
-	 * verifies: where a response carries one, `info` waits for that code to load, to name what is
-	 * verified (nothing, where it could not load); where none, `info` resolves at once.
+	 * Resolves `info`, once the server's digest of the whole object, if the response declares one,
+	 * is known to be verified or not (see `Verification.declared`).
 	 */
 	#info(response: Response, size: number | undefined, mode: DownloadInfo['mode']): void {
 		const info = describe(response, size, mode);
-		const resolve = (): void => this.#resolveInfo(this.#withDigest(info));
-		if (!this.options.verify || !declaresDigest(response)) {
-			resolve();
-			return;
-		}
-		this.#load(async (verifying) => {
-			const code = await verifying;
-			const declared = code.serverDigest(response);
-			if (!declared) return;
-			// Where the caller gave a digest, that one is verified; the server's still pins the revision.
-			if (!this.#expected) {
-				this.verifier = await code.createVerifier(declared, this.url);
-				this.#expected = declared;
-			}
-			this.#declare(code, declared);
-		}, true).then(resolve, resolve);
+		const resolve = (): void => this.#resolveInfo(this.#verification.describe(info));
+		if (!this.options.verify) resolve();
+		else this.#verification.declared(response).then(resolve, resolve);
 	}
 
-	/** From now on the bytes are hashed as they are handed out; the hash code starts loading now. */
-	#verify(expected: ExpectedDigest, resumed?: ResumeHash): void {
-		this.#expected = expected;
-		const state = resumed?.state;
-		this.#load(async (verifying) => {
-			try {
-				const code = await verifying;
-				this.verifier = await code.createVerifier(expected, this.url, state);
-				// A server's digest verified before the checkpoint still pins the revision.
-				if (resumed && expected.source !== 'integrity') this.#declare(code, expected);
-			} catch (error) {
-				// A resumed hash goes on from the bytes before the checkpoint: without it, nothing here could be verified.
-				if (state !== undefined) throw new TypeError('Expected `resume.hash.state` to be a state of this hash code that can be restored', { cause: error });
-				throw error;
-			}
-		}, false).catch(noop);
+	/** See `Download.verifier`, `Download.loading`. */
+	get verifier(): Verifier | undefined {
+		return this.#verification.verifier;
 	}
 
-	/**
-	 * Runs `step` with the code that verifies (`integrity/verifier.ts`, with the hash: imported once,
-	 * here), after the step before it; meanwhile `loading` holds the bytes and the range answers
-	 * back (see `Download.loading`). A step that fails fails the download once the pull source
-	 * waits for it, unless it may be `skipped`: a server's digest whose code could not load (a
-	 * Content-Security-Policy without `wasm-unsafe-eval`, an import map without `hash-wasm`, a
-	 * service worker, which cannot `import()`, bundled with the import kept apart) goes unverified,
-	 * as it would have without the header; the caller's `integrity` never does.
-	 */
-	#load(step: (verifying: Promise<VerifyingCode>) => Promise<void>, skipped: boolean): Promise<void> {
-		const verifying = (this.#verifying ??= import('../integrity/verifier.ts'));
-		const before = this.loading;
-		const loading = (async (): Promise<void> => {
-			await before;
-			await (skipped ? step(verifying).catch(noop) : step(verifying));
-		})();
-		this.loading = loading;
-		loading.then(() => {
-			if (this.loading === loading) this.loading = undefined;
-		}, noop);
-		return loading;
-	}
-
-	/** A later response must not declare a digest other than `declared` (a changed revision). */
-	#declare(code: VerifyingCode, declared: ExpectedDigest): void {
-		this.#checkDigest = (response, range) => code.checkDigestUnchanged(response, declared, range, this.url);
+	get loading(): Promise<void> | undefined {
+		return this.#verification.loading;
 	}
 
 	checkDigest(response: Response, range: ByteRange): void {
-		this.#checkDigest?.(response, range);
+		this.#verification.checkDigest(response, range);
 	}
 
 	// ---------------------------------------------------------------- the window and the policies
