@@ -4,6 +4,7 @@ import type { Verifier } from '../integrity/verifier.ts';
 import type { Send } from '../http/request.ts';
 import { noop } from '../utils/abort.ts';
 import { pinFromHeaders } from '../http/validators.ts';
+import { AdaptiveConcurrency, concurrencyPolicy } from './adaptive.ts';
 import { readWhole } from './body.ts';
 import { type Checkpoint, checkpointOf, type ResumePoint, resumable, type StrongPin } from './checkpoint.ts';
 import { type Bytes, Chunk } from './chunk.ts';
@@ -11,8 +12,6 @@ import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './d
 import type { Download, Facts } from './download.ts';
 import type { NormalizedOptions } from './options.ts';
 import { Plan } from './plan.ts';
-import { maxHedging } from './constants.ts';
-import { type ConcurrencyReason, ConcurrencyPolicy, pushbackOf } from './policies/concurrency.ts';
 import { PullSource } from './pull-source.ts';
 import { RangeRequest } from './range-request.ts';
 import { discard, type Opened, Requests } from './request.ts';
@@ -21,11 +20,6 @@ import { type Place, Slots } from './slots.ts';
 import type { DownloadStats } from './stats.ts';
 import { Stragglers } from './stragglers.ts';
 import { Verification } from './verification.ts';
-
-/** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
-const SAMPLE_MS = 200;
-/** Changes of concurrency kept in `stats.concurrencyChanges`. */
-const MAX_CHANGES_LOGGED = 64;
 
 export type { DownloadInfo } from './discovery.ts';
 export type { DownloadStats } from './stats.ts';
@@ -69,13 +63,8 @@ export class Engine implements Download {
 	#pinned: { pin: StrongPin; size: number } | undefined;
 	/** When the download started (`start()`), for its pace so far. */
 	#startedAt = performance.now();
-	/** `concurrency: 'auto'`: the policy, and its throughput samples (see `#sampleThroughput`). */
-	readonly #policy: ConcurrencyPolicy | undefined;
-	#sampleTimer: ReturnType<typeof setTimeout> | undefined;
-	#sampledAt = 0;
-	#sampledBytes = 0;
-	/** Since the last sample, a slot was free while the consumer set the pace (see `#idleSlots`). */
-	#heldBack = false;
+	/** `concurrency: 'auto'`, and the log of concurrency changes. */
+	readonly #adaptive: AdaptiveConcurrency;
 
 	readonly counters: DownloadStats = {
 		requests: 0,
@@ -102,13 +91,12 @@ export class Engine implements Download {
 		this.options = options;
 		this.send = send;
 		this.#signals = signals;
-		const { auto } = options;
-		const onTop = options.hedge || options.overlap ? maxHedging : () => 0;
-		this.#policy = auto && auto.max > 1 ? new ConcurrencyPolicy({ ...auto, onTop }) : undefined;
-		const concurrency = this.#policy?.target ?? options.concurrency;
+		const policy = concurrencyPolicy(options);
+		const concurrency = policy?.target ?? options.concurrency;
 		this.plan = new Plan(options.chunkSize, concurrency, options.maxBuffer);
 		this.slots = new Slots(concurrency);
-		this.#logConcurrency(concurrency, 'start');
+		this.#adaptive = new AdaptiveConcurrency(this, policy, () => this.#source.networkBound(), () => this.#startedAt);
+		this.#adaptive.log(concurrency, 'start');
 		this.hedgeAfter = options.hedge?.after ?? 0;
 		const resume = options.resume;
 		const hash = resume?.hash;
@@ -202,8 +190,7 @@ export class Engine implements Download {
 		this.#abort.abort(reason);
 		this.requests.abortAll(reason);
 		this.#stragglers.stop();
-		clearTimeout(this.#sampleTimer);
-		this.#sampleTimer = undefined;
+		this.#adaptive.stop();
 		for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
 		this.plan.clear();
 		this.verifier?.clear();
@@ -228,10 +215,7 @@ export class Engine implements Download {
 
 	/** See `Download.failed`: a 429, 503, reset or refused connection is the server's pushback. */
 	failed(error: unknown): void {
-		const policy = this.#policy;
-		if (!policy || this.settled || this.facts.pin === undefined) return;
-		const pushback = pushbackOf(error, performance.now(), this.counters.inFlight, this.options.retry.maxRetryAfter);
-		if (pushback) this.#setConcurrency(policy.pushback(pushback), policy.reason);
+		this.#adaptive.pushback(error);
 	}
 
 	// ---------------------------------------------------------------- discovery
@@ -442,66 +426,9 @@ export class Engine implements Download {
 		const networkBound = this.#source.networkBound();
 		const limit = plan.limit(networkBound);
 		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
-		if (slots.free && !networkBound) this.#heldBack = true;
+		if (slots.free && !networkBound) this.#adaptive.heldBack();
 		if (plan.nextStart >= plan.totalChunks) this.#stragglers.stealTails();
 		this.#stragglers.arm();
-		this.#armSampleTimer();
-	}
-
-	// ---------------------------------------------------------------- adaptive concurrency
-
-	/**
-	 * `'auto'`: what was received since the last sample, for the policy (`policies/concurrency.ts`).
-	 * An interval counts only if every slot read throughout: a slot held back by the window (the
-	 * consumer sets the pace) or with nothing left to start says nothing about the link.
-	 */
-	#armSampleTimer(): void {
-		const policy = this.#policy;
-		if (!policy || this.#sampleTimer !== undefined || this.slots.running === 0 || this.settled) return;
-		if (this.#sampledAt === 0) this.#restartSample();
-		const every = Math.max(SAMPLE_MS, 2 * (this.requests.ttfb ?? 0));
-		this.#sampleTimer = setTimeout(() => {
-			this.#sampleTimer = undefined;
-			if (this.settled) return;
-			const now = performance.now();
-			const saturated = !this.#heldBack && !this.#idleSlots() && this.plan.nextStart < (this.plan.totalChunks ?? 0);
-			const sample = { at: now, ms: now - this.#sampledAt, bytes: this.counters.bytesReceived - this.#sampledBytes, saturated };
-			this.#restartSample();
-			this.#setConcurrency(policy.sample(sample), policy.reason);
-			this.schedule();
-		}, every);
-	}
-
-	#restartSample(): void {
-		this.#sampledAt = performance.now();
-		this.#sampledBytes = this.counters.bytesReceived;
-		this.#heldBack = this.#idleSlots();
-	}
-
-	/**
-	 * A slot is free while the consumer does not wait for bytes: the consumer sets the pace. A
-	 * slot held back by the window while the consumer waits is the link's doing (the head chunk
-	 * is slow) and counts as the link's pace.
-	 */
-	#idleSlots(): boolean {
-		return this.slots.free && !this.#source.networkBound();
-	}
-
-	/** The slots and the window follow the policy's target; runs above a lower one end by themselves. */
-	#setConcurrency(concurrency: number, reason: ConcurrencyReason): void {
-		if (concurrency === this.slots.concurrency) return;
-		this.slots.resize(concurrency);
-		this.plan.concurrency = concurrency;
-		this.#logConcurrency(concurrency, reason);
-	}
-
-	#logConcurrency(concurrency: number, reason: ConcurrencyReason): void {
-		const counters = this.counters;
-		counters.concurrency = concurrency;
-		counters.maxConcurrency = Math.max(counters.maxConcurrency, concurrency);
-		const log = counters.concurrencyChanges;
-		// Bounded: the first changes (how it converged) and the latest.
-		if (log.length >= MAX_CHANGES_LOGGED) log.splice(MAX_CHANGES_LOGGED / 2, 1);
-		log.push({ at: Math.round(performance.now() - this.#startedAt), concurrency, reason });
+		this.#adaptive.arm();
 	}
 }
