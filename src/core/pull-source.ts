@@ -1,4 +1,5 @@
 import { BusyShare } from '../utils/busy-share.ts';
+import { nextMacrotask } from '../utils/next-macrotask.ts';
 import type { Bytes } from './chunk.ts';
 import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE } from './constants.ts';
 import type { Download } from './download.ts';
@@ -6,28 +7,6 @@ import type { Verifier } from '../integrity/verifier.ts';
 
 /** Longest stretch, in ms, that pull() hands out bytes without letting the event loop turn. */
 const TURN_BUDGET_MS = 4;
-
-/**
- * A task after pending I/O: setImmediate in Node, Deno and Bun; a message in browsers, whose
- * nested setTimeout(0) is clamped to 4 ms. The channel is closed at once, so it keeps nothing alive.
- */
-function nextMacrotask(callback: () => void): void {
-	const { setImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown };
-	if (typeof setImmediate === 'function') {
-		setImmediate(callback);
-		return;
-	}
-	if (typeof MessageChannel !== 'function') {
-		setTimeout(callback, 0);
-		return;
-	}
-	const { port1, port2 } = new MessageChannel();
-	port1.onmessage = () => {
-		port1.close();
-		callback();
-	};
-	port2.postMessage(undefined);
-}
 
 /**
  * The stream's pull source: hands the head chunk's bytes out in order, only while the stream asks

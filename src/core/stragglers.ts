@@ -1,3 +1,4 @@
+import { nextMacrotask } from '../utils/next-macrotask.ts';
 import { checkEvery, hedgeBudget, headersDelay, stalled } from './policies/hedging.ts';
 import { chooseTail, maySteal, slotPace } from './policies/stealing.ts';
 import type { Download } from './download.ts';
@@ -71,9 +72,14 @@ export class Stragglers {
 		const download = this.#download;
 		if (!download.options.hedge || this.#timer !== undefined || download.slots.runs === 0 || download.settled) return;
 		if (download.counters.hedges >= this.#budget()) return;
+		// The check runs after the I/O that is pending once the timer fires: a process that did not
+		// get the CPU for a while (a busy machine) runs its timers before it reads its sockets, and
+		// every chunk would look quiet, their bytes waiting unread; each would be hedged at once.
 		this.#timer = setTimeout(() => {
-			this.#timer = undefined;
-			download.schedule();
+			nextMacrotask(() => {
+				this.#timer = undefined;
+				download.schedule();
+			});
 		}, checkEvery(download.hedgeAfter));
 	}
 
