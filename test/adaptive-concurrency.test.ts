@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { maxHedging } from '../src/core/constants.ts';
+import { START_CONCURRENCY } from '../src/core/policies/concurrency.ts';
 import { type ParallelGetOptions, ParallelGetStream } from '../src/index.ts';
 import { drain } from './support/collect.ts';
 import { useOrigin } from './support/use-origin.ts';
@@ -38,8 +39,8 @@ describe("concurrency: 'auto'", () => {
 		expect(stats.maxConcurrency).toBeGreaterThan(8);
 		expect(stats.maxConcurrency).toBeLessThanOrEqual(16);
 		expect(stats.concurrencyChanges.slice(0, 2).map((change) => [change.reason, change.concurrency])).toEqual([
-			['start', 2],
-			['grow', 4],
+			['start', START_CONCURRENCY],
+			['grow', 2 * START_CONCURRENCY],
 		]);
 		// Overlap on: each of the 16 slots may send its next request early, besides the hedges.
 		expect(stats.maxInFlight).toBeLessThanOrEqual(2 * 16 + maxHedging(16));

@@ -24,7 +24,7 @@ import { type Place, Slots } from './slots.ts';
 import type { DownloadStats } from './stats.ts';
 
 /** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
-const SAMPLE_MS = 200;
+const SAMPLE_MS = 100;
 /** Changes of concurrency kept in `stats.concurrencyChanges`. */
 const MAX_CHANGES_LOGGED = 64;
 
@@ -314,6 +314,9 @@ export class Engine implements Download {
 
 	/** A range request's answer passed its checks: the first one describes a resumed download. */
 	checked(response: Response): void {
+		const policy = this.#policy;
+		// What the server serves at once, for 'auto': more than when it refused, and it had no such limit.
+		if (policy && !this.settled) this.#setConcurrency(policy.answered({ at: performance.now(), serving: this.counters.transferring }), policy.reason);
 		const resume = this.options.resume;
 		// A digest the server declares on a resumed download is verified only from the hash the
 		// checkpoint carried (see the constructor): without it, `info.digest` claims nothing.
