@@ -72,6 +72,18 @@ describe("concurrency: 'auto'", () => {
 		expect(auto.maxConcurrency).toBeLessThanOrEqual(16);
 	});
 
+	it('a lone 503 on the first round is retried and cuts nothing: a random fault, not a limit of one', async () => {
+		origin.put('/lone503.bin', { size: 8 * MiB, seed: 166 });
+		origin.shape({ bytesPerSecond: 4 * MiB, ttfbMs: 5 });
+		let gets = 0;
+		origin.fault('/lone503.bin', (request) => (request.method === 'GET' && ++gets === 2 ? { status: 503 } : undefined));
+		const stats = await download('/lone503.bin', { chunkSize: 512 * KiB, concurrency: 'auto' });
+		origin.fault('/lone503.bin', undefined);
+		expect(origin.requestsTo('/lone503.bin').filter((record) => record.status === 503)).toHaveLength(1);
+		expect(stats.retries).toBeGreaterThanOrEqual(1);
+		expect(stats.concurrencyChanges.map((change) => change.reason)).not.toContain('throttled');
+	});
+
 	it('a shared link that 2 connections fill: never past the first doubling beyond it, back to a few', async () => {
 		origin.put('/link.bin', { size: 24 * MiB, seed: 163 });
 		origin.shape({ bytesPerSecond: 4 * MiB, linkBytesPerSecond: 8 * MiB, ttfbMs: 5 });
