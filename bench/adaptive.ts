@@ -157,6 +157,13 @@ function summarize(label: string, records: RunRecord[]): SettingSummary {
 	return summary;
 }
 
+/** 'auto''s changes as `concurrency@ms reason`, how it converged. */
+function timeline(stats: Record<string, unknown>): string {
+	const changes = stats.concurrencyChanges;
+	if (!Array.isArray(changes)) return '';
+	return `: ${changes.map((change: { at: number; concurrency: number; reason: string }) => `${change.concurrency}@${change.at} ${change.reason}`).join(', ')}`;
+}
+
 export async function runAdaptive(options: { runs: number; size?: number; only?: string[]; log?: Log }): Promise<AdaptiveReport> {
 	const { runs, log = () => {} } = options;
 	const load = loadavg()[0] ?? 0;
@@ -178,7 +185,7 @@ export async function runAdaptive(options: { runs: number; size?: number; only?:
 						run,
 					);
 					records.set(setting.label, [...(records.get(setting.label) ?? []), record]);
-					const used = record.stats ? `, concurrency ${record.stats.concurrency} (most ${record.stats.maxConcurrency})` : '';
+					const used = record.stats ? `, concurrency ${record.stats.concurrency} (most ${record.stats.maxConcurrency})${setting.auto ? timeline(record.stats) : ''}` : '';
 					log(`${adaptive.name} run ${run}/${runs} ${setting.label}: ${describeRecord(record)}${used}`);
 				}
 			}

@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { maxHedging } from '../src/core/constants.ts';
+import { START_CONCURRENCY } from '../src/core/policies/concurrency.ts';
 import { type ParallelGetOptions, ParallelGetStream } from '../src/index.ts';
 import { drain } from './support/collect.ts';
 import { useOrigin } from './support/use-origin.ts';
@@ -38,8 +39,8 @@ describe("concurrency: 'auto'", () => {
 		expect(stats.maxConcurrency).toBeGreaterThan(8);
 		expect(stats.maxConcurrency).toBeLessThanOrEqual(16);
 		expect(stats.concurrencyChanges.slice(0, 2).map((change) => [change.reason, change.concurrency])).toEqual([
-			['start', 2],
-			['grow', 4],
+			['start', START_CONCURRENCY],
+			['grow', 2 * START_CONCURRENCY],
 		]);
 		// Overlap on: each of the 16 slots may send its next request early, besides the hedges.
 		expect(stats.maxInFlight).toBeLessThanOrEqual(2 * 16 + maxHedging(16));
@@ -69,6 +70,18 @@ describe("concurrency: 'auto'", () => {
 		// The 503s of one burst cut to what the server was serving, in a step or a few.
 		if (auto503 > 0) expect(auto.concurrencyChanges.filter((change) => change.reason === 'throttled').at(-1)?.concurrency).toBeLessThanOrEqual(3);
 		expect(auto.maxConcurrency).toBeLessThanOrEqual(16);
+	});
+
+	it('a lone 503 on the first round is retried and cuts nothing: a random fault, not a limit of one', async () => {
+		origin.put('/lone503.bin', { size: 8 * MiB, seed: 166 });
+		origin.shape({ bytesPerSecond: 4 * MiB, ttfbMs: 5 });
+		let gets = 0;
+		origin.fault('/lone503.bin', (request) => (request.method === 'GET' && ++gets === 2 ? { status: 503 } : undefined));
+		const stats = await download('/lone503.bin', { chunkSize: 512 * KiB, concurrency: 'auto' });
+		origin.fault('/lone503.bin', undefined);
+		expect(origin.requestsTo('/lone503.bin').filter((record) => record.status === 503)).toHaveLength(1);
+		expect(stats.retries).toBeGreaterThanOrEqual(1);
+		expect(stats.concurrencyChanges.map((change) => change.reason)).not.toContain('throttled');
 	});
 
 	it('a shared link that 2 connections fill: never past the first doubling beyond it, back to a few', async () => {

@@ -4,7 +4,7 @@ import type { NormalizedOptions } from './options.ts';
 import { type ConcurrencyReason, ConcurrencyPolicy, pushbackOf } from './policies/concurrency.ts';
 
 /** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
-const SAMPLE_MS = 200;
+const SAMPLE_MS = 100;
 /** Changes of concurrency kept in `stats.concurrencyChanges`. */
 const MAX_CHANGES_LOGGED = 64;
 
@@ -78,6 +78,13 @@ export class AdaptiveConcurrency {
 		if (!policy || download.settled || download.facts.pin === undefined) return;
 		const pushback = pushbackOf(error, performance.now(), download.counters.inFlight, download.options.retry.maxRetryAfter);
 		if (pushback) this.#set(policy.pushback(pushback), policy.reason);
+	}
+
+	/** A range answer passed its checks: what the server serves at once now; more than when it refused, and it had no such limit. */
+	answered(): void {
+		const policy = this.#policy;
+		const download = this.#download;
+		if (policy && !download.settled) this.#set(policy.answered({ at: performance.now(), serving: download.counters.transferring }), policy.reason);
 	}
 
 	/** The download ended: no timer is left. */

@@ -297,6 +297,7 @@ export class Engine implements Download {
 
 	/** A range request's answer passed its checks: the first one describes a resumed download. */
 	checked(response: Response): void {
+		this.#adaptive.answered();
 		const resume = this.options.resume;
 		// A digest the server declares on a resumed download is verified only from the hash the
 		// checkpoint carried (see the constructor): without it, `info.digest` claims nothing.

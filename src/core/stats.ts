@@ -46,7 +46,8 @@ export interface DownloadStats {
 	maxConcurrency: number;
 	/**
 	 * When the concurrency changed (`at`: ms since the download started) and why: `start`, then for
-	 * `'auto'` `grow`, `settle`, `probe`, `revert`, `throttled` (a 429 or 503), `reset`. The first
+	 * `'auto'` `grow`, `settle`, `probe`, `revert`, `throttled` (a 429 or 503), `reset`, `undo` (a cut
+	 * for a 429 or 503 undone: the server then served more at once). The first
 	 * 32 changes and the latest ones.
 	 */
 	concurrencyChanges: ConcurrencyChange[];

@@ -24,9 +24,9 @@ describeChromium("Chromium: concurrency 'auto'", () => {
 		const result = await chromium.page.evaluate(([href, opts]) => window.harness.download(href, opts), [site.url('/auto.bin'), options] as const);
 		expect(result.error).toBeUndefined();
 		expect(result.sha256).toBe(await objectSha256(SIZE, 81));
-		// 2 -> 4 -> 8 (6 served: half a connection's share each) -> 6, a probe of 8 now and then;
+		// 4 -> 8 (6 served: half a connection's share each) -> 6, a probe of 8 now and then;
 		// a doubling to 16 would need 8 to have brought nearly twice what 4 did. (Chromium sends a
-		// request again on a reused connection that closed, which reads as a reset: one fewer.)
+		// request again on a reused connection that closed, which reads as a reset: a lone one is no limit.)
 		expect(result.stats.maxConcurrency).toBeLessThan(16);
 		// At the end it may be in a probe: 25 % above the 6 to 8 it holds (a busy machine's noisy
 		// measures can keep it at 8), so 10 at most.

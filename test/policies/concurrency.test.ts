@@ -4,10 +4,12 @@ import { StallError } from '../../src/errors/stall-error.ts';
 import { UnexpectedResponseError } from '../../src/errors/unexpected-response-error.ts';
 import {
 	budgetLimit,
+	CONFIRM_MS,
 	type ConcurrencyBounds,
 	ConcurrencyPolicy,
 	efficiency,
 	fitWithin,
+	GROW_MEASURE_MS,
 	HOLD_MEASURES,
 	MAX_HOLD_MEASURES,
 	MEASURE_MS,
@@ -15,7 +17,10 @@ import {
 	pushbackOf,
 	PUSHBACK_HOLD_MS,
 	RESET_HOLD_MS,
+	RESET_SHARE,
+	RESET_WINDOW,
 	START_CONCURRENCY,
+	SUSPECT_HOLD_MS,
 } from '../../src/core/policies/concurrency.ts';
 
 /** A link as a function: bytes per ms received with `c` slots reading. */
@@ -55,15 +60,20 @@ describe('ConcurrencyPolicy - growth', () => {
 
 	it('doubles while each added connection brings its share, up to max: slow connections, no shared cap', () => {
 		const policy = new ConcurrencyPolicy(bounds({ max: 40 }));
-		// measure at 2, grow; settle, measure at 4, grow; ...
-		expect(drive(policy, capped(5), 11)).toEqual([4, 4, 8, 8, 16, 16, 32, 32, 40, 40, 40]);
+		// measure at 4, grow; settle, measure at 8, grow; ...
+		expect(drive(policy, capped(5), 9)).toEqual([8, 8, 16, 16, 32, 32, 40, 40, 40]);
 	});
 
-	it('on a shared link, keeps the connections the last gain paid for: 40 per connection, 100 in all -> 3', () => {
+	it('on a shared link, keeps the connections the last gain paid for: 20 per connection, 100 in all -> 5', () => {
 		const policy = new ConcurrencyPolicy(bounds());
-		// measure at 2, grow; settle; measure at 4 (too little), measure again (still); keep 3.
-		const targets = drive(policy, capped(40, 100), 6);
-		expect(targets).toEqual([4, 4, 4, 3, 3, 3]);
+		// measure at 4, grow; settle; measure at 8 (too little), measure again (still); keep 5.
+		const targets = drive(policy, capped(20, 100), 6);
+		expect(targets).toEqual([8, 8, 8, 5, 5, 5]);
+	});
+
+	it('on a shared link that the start fills, goes back to the start: 40 per connection, 100 in all', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(drive(policy, capped(40, 100), 6)).toEqual([8, 8, 8, 4, 4, 4]);
 	});
 
 	it('in a browser that queues connections past 6, stops at 6: the ones past it add nothing', () => {
@@ -71,13 +81,22 @@ describe('ConcurrencyPolicy - growth', () => {
 		// 4 -> 8 brings half a connection's share each: keep what it paid for (6), probe up once
 		// more at once (8, nothing), and hold at 6.
 		const targets = drive(policy, capped(10, 60), 20);
-		expect(targets.slice(3, 10)).toEqual([8, 8, 6, 6, 8, 8, 6]);
-		expect(held(targets.slice(10))).toBe(6);
+		expect(targets.slice(0, 9)).toEqual([8, 8, 8, 6, 6, 8, 8, 6, 6]);
+		expect(held(targets.slice(9))).toBe(6);
 	});
 
 	it('does not grow when a connection adds nothing (a link one connection fills)', () => {
 		const policy = new ConcurrencyPolicy(bounds());
-		expect(drive(policy, () => 100, 5)).toEqual([4, 4, 4, 2, 2]);
+		expect(drive(policy, () => 100, 5)).toEqual([8, 8, 8, 4, 4]);
+	});
+
+	it('decides a doubling on GROW_MEASURE_MS of samples, shorter than the MEASURE_MS of a held level', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		const half = GROW_MEASURE_MS / 2;
+		expect(GROW_MEASURE_MS).toBeLessThan(MEASURE_MS);
+		// Two samples of half a growth measure at 4: one measure, and it doubles.
+		policy.sample({ at: half, ms: half, bytes: 40 * half, saturated: true });
+		expect(policy.sample({ at: 2 * half, ms: half, bytes: 40 * half, saturated: true })).toBe(8);
 	});
 
 	it('counts no sample that is not saturated (the consumer set the pace), and restarts the measure', () => {
@@ -85,58 +104,58 @@ describe('ConcurrencyPolicy - growth', () => {
 		for (let at = 100; at < 5000; at += 100) policy.sample({ at, ms: 100, bytes: 1e6, saturated: false });
 		expect(policy.target).toBe(START_CONCURRENCY);
 		// Half a measure, then an unsaturated sample: the half is dropped.
-		policy.sample({ at: 5100, ms: MEASURE_MS / 2, bytes: 1, saturated: true });
+		policy.sample({ at: 5100, ms: GROW_MEASURE_MS / 2, bytes: 1, saturated: true });
 		policy.sample({ at: 5200, ms: 100, bytes: 0, saturated: false });
-		expect(policy.sample({ at: 5400, ms: MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(START_CONCURRENCY);
-		expect(policy.sample({ at: 5600, ms: MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(2 * START_CONCURRENCY);
+		expect(policy.sample({ at: 5400, ms: GROW_MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(START_CONCURRENCY);
+		expect(policy.sample({ at: 5600, ms: GROW_MEASURE_MS / 2, bytes: 1, saturated: true })).toBe(2 * START_CONCURRENCY);
 	});
 
 	it('measures a doubling that seemed to bring too little once more, and the better measure counts', () => {
 		const policy = new ConcurrencyPolicy(bounds());
 		drive(policy, capped(10), 2);
-		expect(policy.target).toBe(4);
-		// A busy machine slows one measure at 4 down to what 2 brought: not yet a verdict.
-		expect(policy.sample({ at: 2000, ms: MEASURE_MS, bytes: 20 * MEASURE_MS, saturated: true })).toBe(4);
-		expect(policy.sample({ at: 2400, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true })).toBe(8);
+		expect(policy.target).toBe(8);
+		// A busy machine slows one measure at 8 down to what 4 brought: not yet a verdict.
+		expect(policy.sample({ at: 2000, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true })).toBe(8);
+		expect(policy.sample({ at: 2400, ms: MEASURE_MS, bytes: 80 * MEASURE_MS, saturated: true })).toBe(16);
 	});
 
 	it('discards the first sample at a new level (its connections still opening)', () => {
 		const policy = new ConcurrencyPolicy(bounds());
 		drive(policy, capped(10), 1);
-		expect(policy.target).toBe(4);
-		// The settling sample says the 2 new connections brought nothing; it is not counted.
-		policy.sample({ at: 1000, ms: MEASURE_MS, bytes: 20 * MEASURE_MS, saturated: true });
-		expect(policy.sample({ at: 1400, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true })).toBe(8);
+		expect(policy.target).toBe(8);
+		// The settling sample says the 4 new connections brought nothing; it is not counted.
+		policy.sample({ at: 1000, ms: MEASURE_MS, bytes: 40 * MEASURE_MS, saturated: true });
+		expect(policy.sample({ at: 1400, ms: MEASURE_MS, bytes: 80 * MEASURE_MS, saturated: true })).toBe(16);
 	});
 });
 
 describe('ConcurrencyPolicy - probes while holding', () => {
 	it('probes a quarter more after HOLD_MEASURES, and reverts when they add nothing', () => {
-		const link = capped(40, 100);
+		const link = capped(20, 100);
 		const policy = new ConcurrencyPolicy(bounds());
 		const clock = { at: 0 };
 		drive(policy, link, 4, clock);
-		expect(policy.target).toBe(3);
-		// Holding at 3: the probe goes to 4, which adds nothing on this link: back to 3.
+		expect(policy.target).toBe(5);
+		// Holding at 5: the probe goes to 6, which adds nothing on this link: back to 5.
 		const targets = drive(policy, link, HOLD_MEASURES + 3, clock);
-		// A sample to settle at 3, HOLD_MEASURES measures, the probe's sample to settle, its measure.
-		expect(targets).toEqual([...Array(HOLD_MEASURES).fill(3), 4, 4, 3]);
+		// A sample to settle at 5, HOLD_MEASURES measures, the probe's sample to settle, its measure.
+		expect(targets).toEqual([...Array(HOLD_MEASURES).fill(5), 6, 6, 5]);
 	});
 
 	it('keeps probed connections that pay, and probes up again at once: the link opened up', () => {
 		const policy = new ConcurrencyPolicy(bounds());
 		const clock = { at: 0 };
-		drive(policy, capped(40, 100), 4, clock);
-		expect(policy.target).toBe(3);
-		const targets = drive(policy, capped(40), 4 * (HOLD_MEASURES + 2), clock);
-		// 3 -> 4 (kept) -> 5 (kept) -> 6 ...: each probe pays on a link without a shared cap.
-		expect(targets.slice(HOLD_MEASURES, HOLD_MEASURES + 7)).toEqual([4, 4, 4, 5, 5, 5, 6]);
+		drive(policy, capped(20, 100), 4, clock);
+		expect(policy.target).toBe(5);
+		const targets = drive(policy, capped(20), 4 * (HOLD_MEASURES + 2), clock);
+		// 5 -> 6 (kept) -> 8 (kept) -> 10 ...: each probe pays on a link without a shared cap.
+		expect(targets.slice(HOLD_MEASURES, HOLD_MEASURES + 7)).toEqual([6, 6, 6, 8, 8, 8, 10]);
 	});
 
 	it('probes a quarter fewer, and keeps the lower count when the removed ones took nothing', () => {
 		const policy = new ConcurrencyPolicy(bounds());
 		const clock = { at: 0 };
-		drive(policy, capped(10), 5, clock);
+		drive(policy, capped(10), 3, clock);
 		expect(policy.target).toBe(16);
 		// The link is now capped at 60: 16 connections is far too many; the policy comes down to 6.
 		const targets = drive(policy, capped(10, 60), 20 * (HOLD_MEASURES + 2), clock);
@@ -157,36 +176,91 @@ describe('ConcurrencyPolicy - probes while holding', () => {
 
 describe('ConcurrencyPolicy - pushback', () => {
 	const hedged = bounds({ onTop: maxHedging });
+	const refuse = (policy: ConcurrencyPolicy, at: number, accepted: number) => policy.pushback({ at, kind: 'throttled', accepted });
+	const reset = (policy: ConcurrencyPolicy, at: number, accepted = 7) => policy.pushback({ at, kind: 'reset', accepted });
 
-	it('a 503 cuts to what the server was serving, less what runs on top of the slots, at once', () => {
-		const policy = new ConcurrencyPolicy(hedged);
+	/** At 8 after one doubling, its settling sample taken. */
+	function at8(more: Partial<ConcurrencyBounds> = {}) {
+		const policy = new ConcurrencyPolicy(bounds({ onTop: maxHedging, ...more }));
 		const clock = { at: 0 };
-		drive(policy, capped(10), 3, clock);
+		drive(policy, capped(10), 2, clock);
 		expect(policy.target).toBe(8);
+		return { policy, clock };
+	}
+
+	it('a lone 503 cuts nothing and holds growth for SUSPECT_HOLD_MS: a random fault looks like that', () => {
+		const { policy, clock } = at8();
+		const t0 = clock.at;
+		expect(refuse(policy, t0, 4)).toBe(8);
+		// A measure that would double, within the hold: no growth.
+		expect(policy.sample({ at: t0 + SUSPECT_HOLD_MS - 1, ms: GROW_MEASURE_MS, bytes: 80 * GROW_MEASURE_MS, saturated: true })).toBe(8);
+		expect(policy.sample({ at: t0 + SUSPECT_HOLD_MS + GROW_MEASURE_MS, ms: GROW_MEASURE_MS, bytes: 80 * GROW_MEASURE_MS, saturated: true })).toBe(16);
+	});
+
+	it('a second 503 within CONFIRM_MS cuts to what the server was serving, less what runs on top of the slots', () => {
+		const { policy, clock } = at8();
+		refuse(policy, clock.at, 4);
 		// The server serves 4 at most: 4 answered when it refused; 3 slots + 1 on top fit in 4.
-		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4 })).toBe(3);
+		expect(refuse(policy, clock.at + CONFIRM_MS - 1, 4)).toBe(3);
 		expect(policy.reason).toBe('throttled');
 	});
 
-	it('the other 503s of the same burst cut no further; a later one takes one more off', () => {
-		const policy = new ConcurrencyPolicy(hedged);
-		const clock = { at: 0 };
-		drive(policy, capped(10), 3, clock);
+	it('a 503 after CONFIRM_MS is a lone one again', () => {
+		const { policy, clock } = at8();
+		refuse(policy, clock.at, 4);
+		expect(refuse(policy, clock.at + CONFIRM_MS, 4)).toBe(8);
+	});
+
+	it('a 503 below what the server served at once since the lone one confirms nothing: the server had no such limit', () => {
+		const { policy, clock } = at8();
+		refuse(policy, clock.at, 1);
+		policy.answered({ at: clock.at + 10, serving: 3 });
+		expect(refuse(policy, clock.at + 20, 1)).toBe(8);
+		// Nothing served since that one: the next refusal at 1 confirms it.
+		expect(refuse(policy, clock.at + 30, 1)).toBe(1);
+	});
+
+	it('a cut is undone when the server then serves more at once than when it refused, growth and all', () => {
+		const { policy, clock } = at8();
+		refuse(policy, clock.at, 4);
+		expect(refuse(policy, clock.at + 1, 4)).toBe(3);
+		expect(policy.answered({ at: clock.at + 2, serving: 4 })).toBe(3);
+		expect(policy.answered({ at: clock.at + 3, serving: 5 })).toBe(8);
+		expect(policy.reason).toBe('undo');
+		// Back to doubling, no hold left: a measure at 8 doubles.
+		drive(policy, capped(10), 2, clock);
+		expect(policy.target).toBe(16);
+	});
+
+	it('a Retry-After is the server saying so: it cuts at once', () => {
+		const { policy, clock } = at8();
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter: 1000 })).toBe(3);
+	});
+
+	it('the other 503s of the same burst cut no further; a later one at the limit found neither, one below it takes one more off', () => {
+		const { policy, clock } = at8();
+		refuse(policy, clock.at, 4);
 		policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4 });
-		expect(policy.pushback({ at: clock.at + 1, kind: 'throttled', accepted: 4 })).toBe(3);
-		expect(policy.pushback({ at: clock.at + 2, kind: 'throttled', accepted: 3 })).toBe(2);
-		expect(policy.pushback({ at: clock.at + MEASURE_MS + 3, kind: 'throttled', accepted: 3 })).toBe(1);
-		expect(policy.pushback({ at: clock.at + 2 * MEASURE_MS + 4, kind: 'throttled', accepted: 3 })).toBe(1);
+		expect(policy.target).toBe(3);
+		expect(refuse(policy, clock.at + 1, 4)).toBe(3);
+		// Later, at the limit found (a request on top of the slots went out early): no cut.
+		expect(refuse(policy, clock.at + MEASURE_MS + 2, 4)).toBe(3);
+		// Below it: the server serves fewer now.
+		expect(refuse(policy, clock.at + 2 * MEASURE_MS + 3, 3)).toBe(2);
+		expect(refuse(policy, clock.at + 3 * MEASURE_MS + 4, 2)).toBe(1);
+		expect(refuse(policy, clock.at + 4 * MEASURE_MS + 5, 2)).toBe(1);
 	});
 
 	it('a 503 with nothing answered halves the slots, never below min', () => {
 		const policy = new ConcurrencyPolicy(bounds({ min: 3 }));
 		const clock = { at: 0 };
 		drive(policy, capped(10), 3, clock);
-		expect(policy.target).toBe(12);
-		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 0 })).toBe(6);
-		expect(policy.pushback({ at: clock.at + MEASURE_MS, kind: 'throttled', accepted: 0 })).toBe(3);
-		expect(policy.pushback({ at: clock.at + 2 * MEASURE_MS, kind: 'throttled', accepted: 0 })).toBe(3);
+		expect(policy.target).toBe(16);
+		expect(refuse(policy, clock.at, 0)).toBe(16);
+		expect(refuse(policy, clock.at + 1, 0)).toBe(8);
+		expect(refuse(policy, clock.at + MEASURE_MS, 0)).toBe(4);
+		expect(refuse(policy, clock.at + 2 * MEASURE_MS, 0)).toBe(3);
+		expect(refuse(policy, clock.at + 3 * MEASURE_MS, 0)).toBe(3);
 	});
 
 	it('no growth while Retry-After runs (at least PUSHBACK_HOLD_MS), then growth again', () => {
@@ -204,12 +278,22 @@ describe('ConcurrencyPolicy - pushback', () => {
 		expect(Math.max(...after)).toBeGreaterThan(3);
 	});
 
-	it('a reset or refused connection takes one slot off, once per burst, and holds growth for RESET_HOLD_MS', () => {
-		const policy = new ConcurrencyPolicy(bounds());
-		const clock = { at: 0 };
-		drive(policy, capped(10), 3, clock);
-		expect(policy.pushback({ at: clock.at, kind: 'reset', accepted: 7 })).toBe(7);
-		expect(policy.pushback({ at: clock.at + 1, kind: 'reset', accepted: 6 })).toBe(7);
+	it('a reset among many answers takes nothing off: that connection failed, not the server', () => {
+		const { policy, clock } = at8();
+		for (let i = 0; i < 5; i++) policy.answered({ at: clock.at + i, serving: 8 });
+		expect(reset(policy, clock.at + 10)).toBe(8);
+		policy.answered({ at: clock.at + 11, serving: 8 });
+		// 2 resets in the last RESET_WINDOW outcomes: under RESET_SHARE of them.
+		expect(reset(policy, clock.at + 12)).toBe(8);
+		expect(2).toBeLessThan(RESET_SHARE * RESET_WINDOW);
+	});
+
+	it('resets that are RESET_SHARE of the outcomes take one slot off, once per burst, and hold growth for RESET_HOLD_MS', () => {
+		const { policy, clock } = at8();
+		// A lone reset: nothing yet.
+		expect(reset(policy, clock.at)).toBe(8);
+		expect(reset(policy, clock.at + 1)).toBe(7);
+		expect(reset(policy, clock.at + 2, 6)).toBe(7);
 		const during: number[] = [];
 		const until = clock.at + RESET_HOLD_MS;
 		while (clock.at + MEASURE_MS < until) during.push(...drive(policy, capped(10), 1, clock));

@@ -8,11 +8,16 @@
  * connection's share, so a link whose capacity changes is followed both ways. "All requests
  * succeeding is no reason to add connections" (xet-core#930): only a measured gain is.
  *
- * The server's pushback wins over any measurement, at once: a 429 or 503 cuts to what the server
- * was serving when it refused (the other requests in flight), less the allowance on top of the
- * slots, and growth waits out `Retry-After` (at least `PUSHBACK_HOLD_MS`), and probes come less
- * often after each; a reset or refused connection takes one slot off. The bounds are the caller's `{ min, max }`, and `max` is also
- * held to what the memory budget allows (`budgetLimit`).
+ * The server's pushback wins over any measurement: a 429 or 503 confirmed as a limit cuts at
+ * once to what the server was serving when it refused (the other requests in flight), less the
+ * allowance on top of the slots, and growth waits out `Retry-After` (at least
+ * `PUSHBACK_HOLD_MS`), and probes come less often after each. A random fault and a limit look
+ * alike once; a limit repeats: a lone refusal only holds growth a little (`SUSPECT_HOLD_MS`), the
+ * next within `CONFIRM_MS` confirms it unless the server served more at once in between, and a
+ * cut is undone when the server later serves more at once than when it refused. A `Retry-After`
+ * needs no confirming. A reset or refused connection takes one slot off when resets are a share
+ * of the answers (`RESET_SHARE`), not one among many. The bounds are the caller's `{ min, max }`,
+ * and `max` is also held to what the memory budget allows (`budgetLimit`).
  *
  * Pure: every input carries its own time (`at`), so the decisions are tests of their own with no
  * clock (test/policies/concurrency.test.ts). The engine feeds it and carries the target out.
@@ -26,9 +31,11 @@ export const GROW_SHARE = 0.75;
 /** A probe's connections are kept (or a probe's removal undone) from this share of a connection's pace on. */
 export const KEEP_SHARE = 0.4;
 /** Where the slots start. */
-export const START_CONCURRENCY = 2;
+export const START_CONCURRENCY = 4;
 /** Throughput is measured over at least this many ms at each level, after one sample to settle. */
 export const MEASURE_MS = 400;
+/** While doubling, over this many: the way up is where a short download spends its time. */
+export const GROW_MEASURE_MS = 200;
 /**
  * Measurements at a held level between two probes: `HOLD_MEASURES`, doubled after each probe that
  * changed nothing (a stable link pays for fewer of them), up to `MAX_HOLD_MEASURES`.
@@ -39,6 +46,20 @@ export const MAX_HOLD_MEASURES = 32;
 export const PUSHBACK_HOLD_MS = 3_000;
 /** After a reset or refused connection, no growth for this long. */
 export const RESET_HOLD_MS = 2_000;
+/**
+ * A lone 429 or 503 (none before it within `CONFIRM_MS`, no `Retry-After`) may be a random fault
+ * rather than a limit: it holds growth for `SUSPECT_HOLD_MS` and cuts nothing. A second one
+ * within `CONFIRM_MS` (a limit refuses the retry too) cuts.
+ */
+export const SUSPECT_HOLD_MS = 200;
+export const CONFIRM_MS = 3_000;
+/**
+ * Resets are pushback only when they are a share of the answers: at least `RESET_SHARE` of the
+ * last `RESET_WINDOW` outcomes (answers and resets), two at least. One reset among many answers
+ * is a fault of that connection, not a limit.
+ */
+export const RESET_WINDOW = 8;
+export const RESET_SHARE = 0.5;
 
 export interface ConcurrencyBounds {
 	/** The fewest slots, and the most (already within the memory budget, see `budgetLimit`). */
@@ -79,8 +100,17 @@ export interface Pushback {
 	readonly accepted: number;
 }
 
+/**
+ * A range answer passed its checks while `serving` answers (itself included) were being read: the
+ * server served that many at once.
+ */
+export interface Answer {
+	readonly at: number;
+	readonly serving: number;
+}
+
 /** Why the target changed, for `stats`. */
-export type ConcurrencyReason = 'start' | 'grow' | 'settle' | 'probe' | 'keep' | 'revert' | 'drop' | 'throttled' | 'reset';
+export type ConcurrencyReason = 'start' | 'grow' | 'settle' | 'probe' | 'keep' | 'revert' | 'drop' | 'throttled' | 'reset' | 'undo';
 
 interface Level {
 	readonly concurrency: number;
@@ -157,6 +187,17 @@ export class ConcurrencyPolicy {
 	#lastCutAt = Number.NEGATIVE_INFINITY;
 	/** A doubling that seemed to bring too little, measured once more before it counts. */
 	#doubt: Level | undefined;
+	/** When a lone 429 or 503 came, not yet taken for a limit (see `SUSPECT_HOLD_MS`). */
+	#suspectAt = Number.NEGATIVE_INFINITY;
+	/** The most answers the server served at once since then. */
+	#servedSince = 0;
+	/**
+	 * The last cut for a 429 or 503: the fewest requests the server was serving when it refused,
+	 * and the target and phase before. Undone when the server serves more than `limit` at once.
+	 */
+	#cut: { limit: number; before: number; phase: Phase } | undefined;
+	/** The last `RESET_WINDOW` outcomes: true for a reset, false for an answer. */
+	#outcomes: boolean[] = [];
 
 	constructor(bounds: ConcurrencyBounds) {
 		if (!(bounds.min >= 1 && bounds.max >= bounds.min)) throw new RangeError(`bad bounds ${bounds.min}..${bounds.max}`);
@@ -188,10 +229,30 @@ export class ConcurrencyPolicy {
 		}
 		this.#measured.ms += sample.ms;
 		this.#measured.bytes += sample.bytes;
-		if (this.#measured.ms < MEASURE_MS) return this.#target;
+		if (this.#measured.ms < (this.#phase === 'doubling' ? GROW_MEASURE_MS : MEASURE_MS)) return this.#target;
 		const level: Level = { concurrency: this.#target, throughput: this.#measured.bytes / this.#measured.ms };
 		this.#measured = { ms: 0, bytes: 0 };
 		this.#decide(level, sample.at);
+		return this.#target;
+	}
+
+	/**
+	 * A range answer came and passed its checks; returns the target. Serving more at once than
+	 * when a 429 or 503 was taken for a limit, the server had no such limit: the cut is undone.
+	 */
+	answered(event: Answer): number {
+		this.#outcome(false);
+		this.#servedSince = Math.max(this.#servedSince, event.serving);
+		const cut = this.#cut;
+		if (cut === undefined || event.serving <= cut.limit) return this.#target;
+		this.#cut = undefined;
+		this.#ceiling = this.#bounds.max;
+		this.#quietUntil = Number.NEGATIVE_INFINITY;
+		this.#phase = cut.phase;
+		this.#base = undefined;
+		this.#doubt = undefined;
+		this.#holds = 0;
+		this.#set(Math.min(this.#bounds.max, Math.max(this.#target, cut.before)), 'undo');
 		return this.#target;
 	}
 
@@ -200,13 +261,31 @@ export class ConcurrencyPolicy {
 		const { min } = this.#bounds;
 		const recent = event.at - this.#lastCutAt < MEASURE_MS;
 		let to: number;
+		if (event.kind === 'reset') {
+			this.#outcome(true);
+			const resets = this.#outcomes.filter(Boolean).length;
+			// One reset among many answers: that connection's fault, not the server's limit.
+			if (resets < 2 || resets < RESET_SHARE * this.#outcomes.length) return this.#target;
+		} else if (event.retryAfter === undefined && this.#cut === undefined && !this.#confirms(event)) {
+			// A lone refusal: a limit refuses the retry too, a random fault does not. Hold growth meanwhile.
+			this.#suspectAt = event.at;
+			this.#servedSince = 0;
+			this.#quietUntil = Math.max(this.#quietUntil, event.at + SUSPECT_HOLD_MS);
+			this.#ceiling = Math.min(this.#ceiling, this.#target);
+			return this.#target;
+		}
+		const before = this.#target;
+		const phase = this.#phase;
 		if (event.kind === 'throttled') {
 			// What the server served when it said no, less what may run on top of the slots; the
 			// requests sent before an earlier cut reached the server are answered the same way,
 			// so they cut no further than that.
 			const fit = event.accepted > 0 ? fitWithin(event.accepted, this.#bounds.onTop) : Math.floor(this.#target / 2);
 			to = Math.min(this.#target, fit);
-			if (to === this.#target && !recent) to--;
+			// Refused at the limit already found (a request on top of the slots went out early):
+			// the slots fit, the refusal says nothing new. Below it, the limit came down.
+			const atLimit = this.#cut !== undefined && event.accepted >= this.#cut.limit;
+			if (to === this.#target && !recent && !atLimit) to--;
 			this.#ceiling = Math.max(min, to);
 			this.#quietUntil = Math.max(this.#quietUntil, event.at + Math.max(PUSHBACK_HOLD_MS, event.retryAfter ?? 0));
 		} else {
@@ -214,6 +293,10 @@ export class ConcurrencyPolicy {
 			this.#quietUntil = Math.max(this.#quietUntil, event.at + RESET_HOLD_MS);
 		}
 		if (to < this.#target) this.#lastCutAt = event.at;
+		if (event.kind === 'throttled' && event.accepted > 0) {
+			const cut = this.#cut;
+			this.#cut = cut === undefined ? { limit: event.accepted, before, phase } : { ...cut, limit: Math.min(cut.limit, event.accepted) };
+		}
 		this.#phase = 'hold';
 		this.#doubt = undefined;
 		this.#holds = 0;
@@ -223,6 +306,19 @@ export class ConcurrencyPolicy {
 		this.#nextProbe = 'up';
 		this.#set(Math.max(min, to), event.kind);
 		return this.#target;
+	}
+
+	/**
+	 * A refusal confirms the lone one before it as a limit when it came within `CONFIRM_MS` and
+	 * the server has not served more at once since than it was serving when it refused.
+	 */
+	#confirms(event: Pushback): boolean {
+		return event.at - this.#suspectAt < CONFIRM_MS && event.accepted >= this.#servedSince;
+	}
+
+	#outcome(reset: boolean): void {
+		this.#outcomes.push(reset);
+		if (this.#outcomes.length > RESET_WINDOW) this.#outcomes.shift();
 	}
 
 	#mayGrow(at: number): boolean {
@@ -310,9 +406,11 @@ export class ConcurrencyPolicy {
 		}
 	}
 
-	/** Doubles from `level`, within the ceiling; holds there when there is no room. */
+	/** Doubles from `level`, within the ceiling; holds there when there is no room (waits, while a pushback holds growth). */
 	#grow(level: Level, at: number): void {
 		if (!this.#mayGrow(at)) {
+			// Held by a pushback while doubling: the next measure decides again, against the same base.
+			if (at < this.#quietUntil && this.#target < this.#bounds.max) return;
 			this.#hold();
 			return;
 		}
