@@ -21,3 +21,25 @@ describe('BusyShare', () => {
 		expect(tenth.share(5000)).toBeLessThan(0.12);
 	});
 });
+
+describe('BusyShare, a state still going on', () => {
+	it('counts the time since `busySince` as busy without recording it', () => {
+		const share = new BusyShare(500);
+		// Never busy before; busy for the last 500 ms and still: as if recorded.
+		expect(share.share(1000, 500)).toBeCloseTo(1 - Math.exp(-1), 5);
+		expect(share.share(1000)).toBe(0);
+		// A wait that lasts keeps rising towards 1.
+		expect(share.share(3000, 500)).toBeGreaterThan(share.share(1500, 500));
+		expect(share.share(3000, 500)).toBeGreaterThan(0.99);
+	});
+
+	it('a long stretch, once recorded, counts as much as a period of short ones, never less than a short one', () => {
+		// Regression: each stretch was weighed from its middle, which made a 3 s wait count less than a 0.5 s one.
+		const long = new BusyShare(500);
+		long.add(0, 3000);
+		const short = new BusyShare(500);
+		short.add(2500, 3000);
+		expect(long.share(3000)).toBeGreaterThanOrEqual(short.share(3000));
+		expect(long.share(3000)).toBeGreaterThan(0.99);
+	});
+});

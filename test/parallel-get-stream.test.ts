@@ -119,6 +119,34 @@ describe.each([
 		await origin.whenIdle();
 	});
 
+	// Found by the adaptive benchmark's faulty scenario: the consumer's wait counted only once it
+	// ended, so while a retried or stalled head kept it waiting the window stayed at `concurrency`
+	// chunks, and slots sat idle behind the head.
+	it('a consumer kept waiting by a stalled head opens the window to 2 x concurrency chunks, for the slots to read on', async () => {
+		const chunkSize = 64 * KiB;
+		const concurrency = 2;
+		const path = '/head-stalls.bin';
+		origin.put(path, { size: 16 * chunkSize, seed: 5 });
+		// The first request that covers chunk 1 stalls for good 1000 bytes in; nothing else is slow.
+		let stalled = false;
+		origin.fault(path, (request) => {
+			if (stalled || request.range?.start !== chunkSize) return undefined;
+			stalled = true;
+			return { stallAfterBytes: 1000 };
+		});
+		const download = new ParallelGetStream(origin.url(path), { chunkSize, concurrency, hedge: false, overlap: false, stallTimeout: false });
+		const reader = download.readable.getReader();
+		const read = (async () => {
+			for (;;) if ((await reader.read()).done) return;
+		})().catch(() => undefined);
+		// With the window at `concurrency` chunks past the head (chunk 1), chunk 3 never starts.
+		await vi.waitFor(() => expect(origin.requestsTo(path).some((record) => (record.range ?? '').startsWith(`bytes=${3 * chunkSize}-`))).toBe(true), { timeout: 5000, interval: 20 });
+		await reader.cancel('done');
+		await read;
+		origin.fault(path, undefined);
+		await origin.whenIdle();
+	});
+
 	it('keeps bytes held within the window for a consumer that stops reading', async () => {
 		const chunkSize = 64 * KiB;
 		const concurrency = 2;

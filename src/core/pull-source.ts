@@ -24,6 +24,8 @@ export class PullSource {
 	#turnStartedAt = performance.now();
 	/** How much of its time the consumer spends waiting for bytes, lately. */
 	readonly #consumerWaiting = new BusyShare(CONSUMER_WAIT_PERIOD);
+	/** Since when the consumer waits for bytes, while it does. */
+	#waitingSince: number | undefined;
 
 	constructor(download: Download, stop: (reason: unknown) => boolean) {
 		this.#download = download;
@@ -101,9 +103,17 @@ export class PullSource {
 			if (delivered > 0) return;
 			if (advanced) continue;
 			const waitStarted = performance.now();
+			this.#waitingSince = waitStarted;
+			// Slots held back by the window while the consumer waits: once the wait has lasted long
+			// enough to count, the window opens (see `networkBound`), even if nothing else happens
+			// meanwhile to look again (a head that stalls, with hedging off, or waits to be retried).
+			const heldBack = download.slots.free && plan.nextStart < (plan.totalChunks ?? 0);
+			const recheck = heldBack ? setTimeout(() => download.schedule(), CONSUMER_WAIT_PERIOD) : undefined;
 			await new Promise<void>((resolve) => {
 				this.#waiter = resolve;
 			});
+			clearTimeout(recheck);
+			this.#waitingSince = undefined;
 			this.#turnStartedAt = performance.now();
 			this.#consumerWaiting.add(waitStarted, this.#turnStartedAt);
 		}
@@ -122,9 +132,13 @@ export class PullSource {
 		waiter?.();
 	}
 
-	/** The consumer spends at least `CONSUMER_WAIT_SHARE` of its time waiting for bytes: the network sets the pace. */
+	/**
+	 * The consumer spends at least `CONSUMER_WAIT_SHARE` of its time waiting for bytes: the network
+	 * sets the pace. A wait still going on counts: a head chunk that stalls or is retried keeps the
+	 * consumer waiting, and the window's slack is there for exactly that.
+	 */
 	networkBound(): boolean {
-		return this.#consumerWaiting.share(performance.now()) >= CONSUMER_WAIT_SHARE;
+		return this.#consumerWaiting.share(performance.now(), this.#waitingSince) >= CONSUMER_WAIT_SHARE;
 	}
 
 	/** Waits for the code that verifies to load; a failure to load fails the download. */

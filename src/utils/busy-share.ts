@@ -14,14 +14,25 @@ export class BusyShare {
 	/** Records that the state lasted from `from` to `to` (ms, `performance.now()` times). */
 	add(from: number, to: number): void {
 		this.#decay(to);
-		// The interval's own weight, decayed from its middle: exact enough for short intervals.
-		this.#busy += (to - from) * Math.exp(-(to - from) / 2 / this.#period);
+		this.#busy += this.#weight(to - from);
 	}
 
-	/** The decayed busy time over the decayed total time, at `now`. */
-	share(now: number): number {
+	/**
+	 * The decayed busy time over the decayed total time, at `now`; with `busySince`, counting the
+	 * state that has lasted since then and still does (not recorded).
+	 */
+	share(now: number, busySince?: number): number {
 		this.#decay(now);
-		return this.#busy / this.#period;
+		const ongoing = busySince === undefined || busySince >= now ? 0 : this.#weight(now - busySince);
+		return (this.#busy + ongoing) / this.#period;
+	}
+
+	/**
+	 * The weight at its end of a stretch `ms` long: every moment of it decayed from then, exactly
+	 * (a long wait counts as nearly a whole period, never less than a short one).
+	 */
+	#weight(ms: number): number {
+		return this.#period * (1 - Math.exp(-ms / this.#period));
 	}
 
 	#decay(now: number): void {
