@@ -11,6 +11,7 @@ import { type Bytes, Chunk } from './chunk.ts';
 import { classifyDiscovery, describe, type DownloadInfo, wholeLength } from './discovery.ts';
 import type { Download, Facts } from './download.ts';
 import type { NormalizedOptions } from './options.ts';
+import { dropFirstRound, sendFirstRound } from './first-round.ts';
 import { Plan } from './plan.ts';
 import { PullSource } from './pull-source.ts';
 import { RangeRequest } from './range-request.ts';
@@ -56,7 +57,7 @@ export class Engine implements Download {
 	#controller: ReadableStreamDefaultController<Bytes> | undefined;
 	readonly #stragglers = new Stragglers(this, () => this.#startedAt);
 	readonly discovered: Promise<boolean>;
-	/** The first round went out with discovery and waits for its verdict (see `#firstRound`). */
+	/** The first round went out with discovery and waits for its verdict (see `first-round.ts`). */
 	#early = false;
 	#resolveDiscovered!: (pinned: boolean) => void;
 	/** The revision and size a checkpoint pins; undefined while unknown, or when it cannot be resumed. */
@@ -229,7 +230,7 @@ export class Engine implements Download {
 		await retrying(this, range, () => 0, async () => {
 			const request = this.requests.open(range, undefined, head);
 			// Discovery's request is on its way first; the first round follows it at once.
-			if (!sent) this.#early = this.#firstRound();
+			if (!sent) this.#early = sendFirstRound(this);
 			sent = true;
 			const opened = await request;
 			const { response } = opened;
@@ -304,36 +305,11 @@ export class Engine implements Download {
 		if (resume) this.#resolveInfo(this.#verification.describe({ ...describe(response, resume.size, 'parallel'), resumedFrom: resume.offset }));
 	}
 
-	/**
-	 * Decision 2 of issue 13: with the size known up front (`size`), the chunks can be laid out
-	 * before discovery answers, so every other slot's first range goes out along with it, saving
-	 * one time to first byte. Those requests cannot be pinned yet: each answer waits for
-	 * discovery's verdict and is checked against its validator and total before a byte of it is
-	 * kept (`RangeRequest`). Without a known size discovery still goes first: for small objects
-	 * `concurrency` requests where one would do cost more than they gain. True when it went out.
-	 */
-	#firstRound(): boolean {
-		const { size, chunkSize } = this.options;
-		if (size === undefined || size <= chunkSize) return false;
-		const { plan, slots } = this;
-		plan.size = size;
-		plan.totalChunks = Math.ceil(size / chunkSize);
-		// Discovery's own slot, held until its run takes it, so that requests stay within `concurrency`.
-		slots.take('slot');
-		const limit = plan.limit(false);
-		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
-		return true;
-	}
-
-	/** Discovery chose another way to read the object: the first round's chunks go (their requests see `discovered` false). */
+	/** Discovery chose another way to read the object: see `dropFirstRound`. */
 	#dropFirstRound(): void {
 		if (!this.#early) return;
 		this.#early = false;
-		const { plan } = this;
-		for (let index = 1; index < plan.nextStart; index++) plan.chunks.delete(index);
-		plan.nextStart = 1;
-		plan.totalChunks = undefined;
-		this.slots.leave('slot');
+		dropFirstRound(this);
 		this.#resolveDiscovered(false);
 	}
 
