@@ -59,10 +59,11 @@ describeChromium('Chromium: examples/browser', () => {
 		expect(sha256(Buffer.from(shown))).toBe(sha256(Buffer.from(text)));
 		expect(await chromium.page.textContent('#status')).toContain('(parallel,');
 		// One request per chunk; the example keeps the library defaults, so a chunk slowed by a busy
-		// machine may have been hedged too (the rest of it, pinned).
+		// machine may have been hedged too (the rest of it, pinned): twice per chunk at most, as the
+		// hedges that won do not use the budget up (the page does not say which won).
 		const gets = site.requestsTo('/logs/app.log.gz').filter((record) => record.method === 'GET');
 		const hedges = expectChunksAndHedges(gets, gz.byteLength, 64 * 1024, site.get('/logs/app.log.gz')?.etag);
-		expect(hedges).toBeLessThanOrEqual(Math.max(4, Math.ceil(chunkRanges(gz.byteLength, 64 * 1024).length / 4)));
+		expect(hedges).toBeLessThanOrEqual(2 * chunkRanges(gz.byteLength, 64 * 1024).length);
 	});
 
 	it('the Stop button aborts the download and every range request', async () => {
