@@ -71,16 +71,16 @@ describe('Slots', () => {
 		const slots = new Slots(4);
 		expect(slots.most).toBe(1);
 		for (let i = 0; i < 4; i++) slots.take('slot');
-		expect([slots.running, slots.free, slots.mayLetGo, slots.mayLeave]).toEqual([4, false, true, true]);
+		expect([slots.running, slots.free, slots.mayLetGo, slots.detached < slots.most]).toEqual([4, false, true, true]);
 		// Every slot's run may be let go early (overlap), whatever hedging has left behind.
 		for (let i = 0; i < 4; i++) {
 			expect(slots.mayLetGo).toBe(true);
 			slots.move('slot', 'early');
 			slots.take('slot');
 		}
-		expect([slots.running, slots.extra, slots.free, slots.mayLetGo, slots.mayLeave]).toEqual([4, 4, false, false, true]);
+		expect([slots.running, slots.extra, slots.free, slots.mayLetGo, slots.detached < slots.most]).toEqual([4, 4, false, false, true]);
 		slots.take('detached');
-		expect([slots.extra, slots.detached, slots.mayLeave, slots.idle]).toEqual([5, 1, false, false]);
+		expect([slots.extra, slots.detached, slots.detached < slots.most, slots.idle]).toEqual([5, 1, false, false]);
 		slots.leave('detached');
 		for (let i = 0; i < 4; i++) slots.leave('early');
 		expect(slots.mayLetGo).toBe(true);

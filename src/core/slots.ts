@@ -13,7 +13,8 @@ export type Place = 'slot' | 'early' | 'detached';
 /**
  * The bounds on requests in flight, kept in one place (issue 13, decision 1). Invariants:
  * `slot <= concurrency` (a run starts only while `free`); `early <= concurrency` (a run is let go
- * only while `mayLetGo`); `detached <= most` (a request is left behind only while `mayLeave`);
+ * only while `mayLetGo`); `detached <= most` (hedging leaves a request behind only while `detached < most`, see
+ * `policies/hedging.ts`);
  * each run has at most one request of its own in flight, each request left behind is one. So
  * requests in flight never exceed `2 x concurrency + maxHedging(concurrency)`, and
  * `concurrency + maxHedging(concurrency)` with overlap off. `concurrency` counts connections
@@ -70,11 +71,6 @@ export class Slots {
 	/** A run may be let go early (overlap): at most one per slot reads its last bytes so. */
 	get mayLetGo(): boolean {
 		return this.#held.early < this.concurrency;
-	}
-
-	/** A quiet request may be left behind (hedging) rather than aborted and asked for again. */
-	get mayLeave(): boolean {
-		return this.#held.detached < this.most;
 	}
 
 	/** Nothing holds a place: every run and every request left behind has ended. */
