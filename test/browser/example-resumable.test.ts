@@ -37,7 +37,10 @@ describeChromium('Chromium: examples/resumable', () => {
 	const pageUrl = (path: string, integrity = ''): string =>
 		site.url(`/examples/resumable/index.html?${new URLSearchParams({ url: site.url(path), integrity, concurrency: String(concurrency), chunkSize: '64', commit: '256' })}`);
 
-	/** Starts the page's download, waits for a checkpoint, closes the page mid-download; the bytes that checkpoint covers. */
+	/**
+	 * Starts the page's download, waits for a checkpoint, closes the page mid-download; the bytes
+	 * that checkpoint covers. Slow enough for that: about 3 s for 6 MiB at full speed.
+	 */
 	async function closeMidDownload(path: string, integrity = ''): Promise<number> {
 		site.fault(path, () => ({ bytesPerSecond: 512 * KiB }));
 		const first = chromium.page;
@@ -65,21 +68,7 @@ describeChromium('Chromium: examples/resumable', () => {
 		const path = '/big/model.bin';
 		const size = 6 * MiB + 321;
 		const object = site.put(path, { size, seed: 51 });
-		// Slow enough that the page is closed mid-download: about 3 s at full speed.
-		site.fault(path, () => ({ bytesPerSecond: 512 * KiB }));
-
-		const first = chromium.page;
-		await first.goto(pageUrl(path));
-		await first.click('#start');
-		let checkpoint = 0;
-		const deadline = Date.now() + 30_000;
-		while (!((checkpoint = (await saved(first)) ?? 0) > 0)) {
-			if (Date.now() > deadline) throw new Error('the first page saved no checkpoint in 30 s');
-			await new Promise((resolve) => setTimeout(resolve, 20));
-		}
-		await first.close();
-		site.fault(path, undefined);
-		await site.whenIdle(15_000);
+		const checkpoint = await closeMidDownload(path);
 
 		const second = await chromium.context.newPage();
 		const log = watchPage(second);
@@ -117,18 +106,7 @@ describeChromium('Chromium: examples/resumable', () => {
 		const path = '/big/changed.bin';
 		const size = 4 * MiB;
 		site.put(path, { size, seed: 52 });
-		site.fault(path, () => ({ bytesPerSecond: 512 * KiB }));
-		const first = chromium.page;
-		await first.goto(pageUrl(path));
-		await first.click('#start');
-		const deadline = Date.now() + 30_000;
-		while (!(((await saved(first)) ?? 0) > 0)) {
-			if (Date.now() > deadline) throw new Error('the first page saved no checkpoint in 30 s');
-			await new Promise((resolve) => setTimeout(resolve, 20));
-		}
-		await first.close();
-		site.fault(path, undefined);
-		await site.whenIdle(15_000);
+		await closeMidDownload(path);
 		site.put(path, { size, seed: 53 });
 
 		const second = await chromium.context.newPage();
@@ -159,18 +137,21 @@ describeChromium('Chromium: examples/resumable', () => {
 			}, name);
 		}
 
-		it('the checkpoint in OPFS carries the hash of the bytes saved; continued, the whole file is verified', async () => {
-			const path = '/big/verified.bin';
-			const size = 5 * MiB + 77;
-			const object = site.put(path, { size, seed: 54 });
+		/** An object with its sha256 as `integrity`, a first page closed mid-download, and a second one that offers to continue. */
+		async function reopened(path: string, size: number, seed: number) {
+			const object = site.put(path, { size, seed });
 			const integrity = `sha256-${Buffer.from(await object.sha256(), 'hex').toString('base64')}`;
 			await closeMidDownload(path, integrity);
-
 			const second = await chromium.context.newPage();
 			const log = watchPage(second);
 			await second.goto(pageUrl(path, integrity));
 			await second.waitForSelector('#status[data-state=resumable]', { timeout: 15_000 });
-			const offset = (await saved(second)) as number;
+			return { object, second, log, offset: (await saved(second)) as number };
+		}
+
+		it('the checkpoint in OPFS carries the hash of the bytes saved; continued, the whole file is verified', async () => {
+			const size = 5 * MiB + 77;
+			const { object, second, log, offset } = await reopened('/big/verified.bin', size, 54);
 			const before = await savedFiles(second, 'verified.bin');
 			// Hashed by hash-wasm in the browser: its state is saved, of exactly the bytes saved.
 			expect(before.checkpoint).toMatchObject({ offset, hash: { algorithm: 'sha256', source: 'integrity', length: offset } });
@@ -186,13 +167,7 @@ describeChromium('Chromium: examples/resumable', () => {
 		it('a byte flipped on the way in the continued run: it fails ERR_INTEGRITY, and the file and its checkpoint are removed', async () => {
 			const path = '/big/damaged.bin';
 			const size = 5 * MiB + 78;
-			const object = site.put(path, { size, seed: 55 });
-			const integrity = `sha256-${Buffer.from(await object.sha256(), 'hex').toString('base64')}`;
-			await closeMidDownload(path, integrity);
-
-			const second = await chromium.context.newPage();
-			await second.goto(pageUrl(path, integrity));
-			await second.waitForSelector('#status[data-state=resumable]', { timeout: 15_000 });
+			const { second } = await reopened(path, size, 55);
 			// Every header right, one byte near the end wrong: only the whole file's hash can tell.
 			site.fault(path, () => ({ corruptByteAt: size - 1000 }));
 			await second.click('#start');
