@@ -1,19 +1,36 @@
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts; the timer never outlives it. */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, or rejects with the signal's reason as soon as it aborts; resolves at once if
+ * `early` aborts first. No timer or listener outlives it.
+ */
+export function delay(ms: number, signal: AbortSignal, early?: AbortSignal): Promise<void> {
 	return new Promise((resolve, reject) => {
 		if (signal.aborted) {
 			reject(signal.reason);
 			return;
 		}
-		const onAbort = (): void => {
+		if (early?.aborted) {
+			resolve();
+			return;
+		}
+		const done = (): void => {
 			clearTimeout(timer);
+			signal.removeEventListener('abort', onAbort);
+			early?.removeEventListener('abort', onEarly);
+		};
+		const onAbort = (): void => {
+			done();
 			reject(signal.reason);
 		};
+		const onEarly = (): void => {
+			done();
+			resolve();
+		};
 		const timer = setTimeout(() => {
-			signal.removeEventListener('abort', onAbort);
+			done();
 			resolve();
 		}, ms);
 		signal.addEventListener('abort', onAbort, { once: true });
+		early?.addEventListener('abort', onEarly, { once: true });
 	});
 }
 
