@@ -35,12 +35,11 @@ describe('retry policy', () => {
  * A download as `retrying` sees it: the retry policy (no wait, the attempts it was asked to wait
  * for recorded), the facts for the CORS hint, the retries counter, and whether it ended.
  */
-function fakeDownload({ limit = 2, crossOrigin = false, pinned = true, ms = 0, tail = new AbortController().signal } = {}) {
+function fakeDownload({ limit = 2, crossOrigin = false, pinned = true } = {}) {
 	const waits: number[] = [];
 	const download = {
 		url: 'http://127.0.0.1/object.bin',
-		options: { retry: { ...retry, limit, jitter: false, backoffLimit: Math.max(ms, 1000), delay: (attempt: number) => (waits.push(attempt), ms) } },
-		tail,
+		options: { retry: { ...retry, limit, jitter: false, delay: (attempt: number) => (waits.push(attempt), 0) } },
 		facts: { crossOrigin, pin: pinned ? { kind: 'etag', etag: '"v1"', lastModified: undefined } : undefined, totalFromCaller: false },
 		counters: { retries: 0 },
 		settled: false,
@@ -154,45 +153,5 @@ describe('retrying', () => {
 		expect((await give({ crossOrigin: true, pinned: false }, reset)).message).not.toContain('cross-origin');
 		const status = new UnexpectedResponseError('503', { status: 503, retryable: true });
 		expect((await give({ crossOrigin: true }, status)).message).not.toContain('cross-origin');
-	});
-});
-
-describe('retrying in the tail (every chunk started)', () => {
-	const reset = new TypeError('fetch failed');
-	const tail = AbortSignal.abort();
-	const elapsed = async (work: () => Promise<unknown>): Promise<number> => {
-		const started = performance.now();
-		await work();
-		return performance.now() - started;
-	};
-
-	it("a run's first retry after a network fault goes at once, not after its backoff", async () => {
-		// A backoff of a minute: the test would time out waiting for it.
-		const { download, waits } = fakeDownload({ ms: 60_000, tail });
-		const run = [chunk(0, 10)];
-		const { attempt, made } = attempts([reset]);
-		await retrying(download, run, () => 0, attempt);
-		expect(made()).toBe(2);
-		expect(waits).toEqual([1]);
-	});
-
-	it('a body cut short goes at once too; a 503, a stall and a fault that repeats wait their backoff', async () => {
-		const short = new UnexpectedResponseError('short', { status: 206, code: 'ERR_BODY_TOO_SHORT', retryable: true });
-		const quick = fakeDownload({ ms: 60_000, tail });
-		await retrying(quick.download, [chunk(0, 10)], () => 0, attempts([short]).attempt);
-		for (const error of [new UnexpectedResponseError('503', { status: 503, retryable: true }), new StallError(10)]) {
-			const { download } = fakeDownload({ ms: 150, tail });
-			expect(await elapsed(() => retrying(download, [chunk(0, 10)], () => 0, attempts([error]).attempt))).toBeGreaterThanOrEqual(140);
-		}
-		// The second failure in a row, without progress, waits its backoff.
-		const { download } = fakeDownload({ ms: 150, tail });
-		expect(await elapsed(() => retrying(download, [chunk(0, 10)], () => 0, attempts([reset, reset]).attempt))).toBeGreaterThanOrEqual(140);
-	});
-
-	it('before the tail, and for discovery (no run), a network fault waits its backoff', async () => {
-		const before = fakeDownload({ ms: 150 });
-		expect(await elapsed(() => retrying(before.download, [chunk(0, 10)], () => 0, attempts([reset]).attempt))).toBeGreaterThanOrEqual(140);
-		const discovery = fakeDownload({ ms: 150, tail });
-		expect(await elapsed(() => retrying(discovery.download, { start: 0, end: 9 }, () => 0, attempts([reset]).attempt))).toBeGreaterThanOrEqual(140);
 	});
 });

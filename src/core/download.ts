@@ -61,8 +61,6 @@ export interface Download {
 	readonly settled: boolean;
 	/** Aborted when the download ends, with the reason; sleeps between retries listen to it. */
 	readonly signal: AbortSignal;
-	/** Aborted once every chunk has started (the tail): see `retrying`. */
-	readonly tail: AbortSignal;
 	fail(error: unknown): void;
 	/** Hedges, starts what the window allows, steals tails: after anything that may free room. */
 	schedule(): void;

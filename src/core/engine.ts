@@ -46,8 +46,6 @@ export class Engine implements Download {
 	/** Aborted when the download stops: sleeps between retries listen to it. */
 	readonly #abort = new AbortController();
 	readonly signal: AbortSignal = this.#abort.signal;
-	readonly #tail = new AbortController();
-	readonly tail: AbortSignal = this.#tail.signal;
 	readonly plan: Plan;
 	readonly slots: Slots;
 	readonly requests: Requests = new Requests(this);
@@ -406,10 +404,7 @@ export class Engine implements Download {
 		const limit = plan.limit(networkBound);
 		while (slots.free && plan.nextStart < limit) new RangeRequest(this, plan.nextRun(plan.runLength(limit, slots.running))).start();
 		if (slots.free && !networkBound) this.#adaptive.heldBack();
-		if (plan.nextStart >= plan.totalChunks) {
-			this.#tail.abort();
-			this.#stragglers.stealTails();
-		}
+		if (plan.nextStart >= plan.totalChunks) this.#stragglers.stealTails();
 		this.#stragglers.arm();
 		this.#adaptive.arm();
 	}

@@ -23,13 +23,6 @@ export function isRetryable(error: unknown): boolean {
 	return !isParallelGetError(error);
 }
 
-/** A reset, a refused connection, a body cut short: the network's fault, not a status of the server's or a stall. */
-function isNetworkFault(error: unknown): boolean {
-	if (error instanceof StallError) return false;
-	if (error instanceof UnexpectedResponseError) return error.code === 'ERR_BODY_TOO_SHORT';
-	return !isParallelGetError(error);
-}
-
 /** Ms to wait before retry number `attempt` (from 1): Retry-After if the server sent one, capped. */
 export function backoff(retry: NormalizedOptions['retry'], attempt: number, error: unknown, random: () => number = Math.random): number {
 	const retryAfter = error instanceof UnexpectedResponseError ? error.retryAfter : undefined;
@@ -72,12 +65,7 @@ export async function retrying(
 				throw new RetriesExhaustedError(failures, { url: download.url, range, cause: error, ...(hint ? { hint } : {}) });
 			}
 			download.counters.retries++;
-			// A run's first retry after a network fault, once every chunk has started, goes at once:
-			// nothing else is left to start, so its wait would only make the download end later, and
-			// a reset is not the server asking for time (a status with or without Retry-After, and a
-			// stall, which waited already, keep their backoff; so does a fault that repeats).
-			const early = run && failures === 1 && isNetworkFault(error) ? download.tail : undefined;
-			await delay(backoff(retry, failures, error), download.signal, early);
+			await delay(backoff(retry, failures, error), download.signal);
 		}
 	}
 }

@@ -1,36 +1,19 @@
-/**
- * Waits `ms`, or rejects with the signal's reason as soon as it aborts; resolves at once if
- * `early` aborts first. No timer or listener outlives it.
- */
-export function delay(ms: number, signal: AbortSignal, early?: AbortSignal): Promise<void> {
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts; the timer never outlives it. */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
 	return new Promise((resolve, reject) => {
 		if (signal.aborted) {
 			reject(signal.reason);
 			return;
 		}
-		if (early?.aborted) {
-			resolve();
-			return;
-		}
-		const done = (): void => {
-			clearTimeout(timer);
-			signal.removeEventListener('abort', onAbort);
-			early?.removeEventListener('abort', onEarly);
-		};
 		const onAbort = (): void => {
-			done();
+			clearTimeout(timer);
 			reject(signal.reason);
 		};
-		const onEarly = (): void => {
-			done();
-			resolve();
-		};
 		const timer = setTimeout(() => {
-			done();
+			signal.removeEventListener('abort', onAbort);
 			resolve();
 		}, ms);
 		signal.addEventListener('abort', onAbort, { once: true });
-		early?.addEventListener('abort', onEarly, { once: true });
 	});
 }
 
