@@ -54,7 +54,8 @@ export interface Download {
 	checkDigest(response: Response, range: ByteRange): void;
 	/**
 	 * The hedge delay in use: `hedge.after`, doubled after each false alarm (see
-	 * `afterFalseAlarm`), up to `MAX_HEDGE_AFTER`.
+	 * `afterFalseAlarm`), up to `MAX_HEDGE_AFTER`, and halved after each hedge that won, down to
+	 * `hedge.after` (`afterHedgeWon`).
 	 */
 	hedgeAfter: number;
 	/** The download has ended (done, cancelled or failed). */

@@ -1,7 +1,7 @@
 import { nextMacrotask } from '../utils/next-macrotask.ts';
+import type { Download } from './download.ts';
 import { checkEvery, hedgeBudget, headersDelay, stalled } from './policies/hedging.ts';
 import { chooseTail, maySteal, slotPace } from './policies/stealing.ts';
-import type { Download } from './download.ts';
 import { RangeRequest } from './range-request.ts';
 import { RESTART } from './request.ts';
 
