@@ -292,3 +292,29 @@ describe('serverDigest - which headers describe the whole object', () => {
 		expect(serverDigest(response(206, { 'x-goog-hash': `crc32c=AAAAAA==, md5=${md5}` }))).toMatchObject({ algorithm: 'md5', source: 'x-goog-hash' });
 	});
 });
+
+// Mutation testing: these held back more than the last piece, or left out the last progress report, unseen.
+describe('what is held back, and the end of a verified download', () => {
+	it('only a piece that may end the object is held back: the first chunk goes out while its body is still arriving', async () => {
+		const { path, url, digest } = object();
+		// The first chunk's body stops for good 1000 bytes in: what came must still reach the reader.
+		origin.fault(path, (request) => (request.range?.start === 0 ? { stallAfterBytes: 1000 } : undefined));
+		const download = new ParallelGetStream(url, { integrity: `sha256-${base64(digest('sha256'))}`, stallTimeout: false });
+		const reader = download.readable.getReader();
+		const { value } = await reader.read();
+		expect(value?.byteLength).toBeGreaterThan(0);
+		expect(value?.byteLength).toBeLessThanOrEqual(1000);
+		await reader.cancel('done');
+		origin.fault(path, undefined);
+		await origin.whenIdle();
+	});
+
+	it('the last progress report comes with the piece held back: loaded reaches the size', async () => {
+		const { url, bytes, digest } = object();
+		const reports: number[] = [];
+		const download = new ParallelGetStream(url, { integrity: `crc32c-${base64(digest('crc32c'))}`, onProgress: ({ loaded }) => void reports.push(loaded) });
+		expect((await drain(download.readable)).sha256).toBe(sha256(bytes));
+		expect(reports.at(-1)).toBe(size);
+		expect(download.stats.loaded).toBe(size);
+	});
+});

@@ -4,6 +4,7 @@
  * stream controller shows up. Output is checked by hash; requests by the origin's own log.
  */
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import ky from 'ky';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import * as native from '../src/index.ts';
@@ -145,6 +146,17 @@ describe.each([
 		await read;
 		origin.fault(path, undefined);
 		await origin.whenIdle();
+	});
+
+	// Mutation testing: the download closed without ending itself, and nothing noticed.
+	it("once it has closed, the download holds no listener on the caller's signal, and a later abort does nothing", async () => {
+		const object = origin.put('/closed.bin', { size: 4 * 64 * KiB + 5, seed: 6 });
+		const controller = new AbortController();
+		const download = new ParallelGetStream(origin.url('/closed.bin'), { chunkSize: 64 * KiB, concurrency: 2, signal: controller.signal });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+		controller.abort(new Error('too late'));
+		await expect(download.info).resolves.toMatchObject({ mode: 'parallel' });
 	});
 
 	it('keeps bytes held within the window for a consumer that stops reading', async () => {
