@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../src/index.ts';
 import * as ponyfill from '../src/ponyfill.ts';
 import { readDrawn } from './browser/pages/read-drawn.js';
+import { readSome } from './support/collect.ts';
 import { causeChain, checkOutcome, checkOutput, checkStats, describeError, type Outcome } from './support/invariants.ts';
 import { base64, digestOf } from './support/digests.ts';
 import { prefixHash } from '../src/integrity/prefix-hash.ts';
@@ -314,18 +315,10 @@ async function firstRun(s: Schedule, path: string, installed: InstalledSchedule)
 		...(draw?.by === 'option' ? { integrity: `${draw.algorithm}-${base64(digestOf(draw.algorithm, whole))}` } : {}),
 	});
 	const target = Math.floor((s.resume as { fraction: number }).fraction * s.size);
-	const reader = download.readable.getReader();
-	const pieces: Uint8Array[] = [];
-	let read = 0;
+	let head: Uint8Array;
 	try {
 		await download.info;
-		while (read < target) {
-			const { done, value } = await reader.read();
-			if (done) break;
-			pieces.push(value);
-			read += value.byteLength;
-		}
-		await reader.cancel('the first run stops here');
+		head = await readSome(download.readable, target);
 	} catch (error) {
 		// The corrupted byte, read to the end: nothing to continue (no checkpoint), start over.
 		if (installed.corruptByteAt !== undefined && (error as { code?: unknown }).code === 'ERR_INTEGRITY') {
@@ -335,12 +328,7 @@ async function firstRun(s: Schedule, path: string, installed: InstalledSchedule)
 	}
 	const checkpoint = download.checkpoint();
 	const object = installed.corrupted[0] ?? objectSlice(s.size, s.seed, 0, s.size);
-	const head = new Uint8Array(read);
-	let at = 0;
-	for (const piece of pieces) {
-		head.set(piece, at);
-		at += piece.byteLength;
-	}
+	const read = head.byteLength;
 	if (!head.every((byte, i) => byte === object[i])) return 'the first run of a resume read bytes that are not the object\'s';
 	if (s.size === 0) return checkpoint === undefined ? undefined : `an empty object gave a checkpoint: ${JSON.stringify(checkpoint)}`;
 	if (checkpoint?.offset !== read || checkpoint.size !== s.size || checkpoint.etag !== origin.get(path)?.etag) {
