@@ -84,6 +84,29 @@ describe("concurrency: 'auto'", () => {
 		expect(stats.concurrencyChanges.map((change) => change.reason)).not.toContain('throttled');
 	});
 
+	it('a 500 is retried and changes nothing: a fault, not pushback', async () => {
+		origin.put('/fault500.bin', { size: 4 * MiB, seed: 167 });
+		let gets = 0;
+		origin.fault('/fault500.bin', (request) => (request.method === 'GET' && ++gets === 3 ? { status: 500 } : undefined));
+		const stats = await download('/fault500.bin', { chunkSize: 512 * KiB, concurrency: 'auto' });
+		origin.fault('/fault500.bin', undefined);
+		expect(origin.requestsTo('/fault500.bin').filter((record) => record.status === 500)).toHaveLength(1);
+		expect(stats.retries).toBeGreaterThanOrEqual(1);
+		expect(stats.concurrencyChanges.map((change) => change.reason)).not.toContain('throttled');
+		expect(stats.concurrencyChanges.map((change) => change.reason)).not.toContain('reset');
+	});
+
+	it('a 503 with Retry-After to discovery cuts nothing: no range is pinned yet, the slots have not started', async () => {
+		origin.put('/discovery503.bin', { size: 4 * MiB, seed: 168 });
+		let gets = 0;
+		origin.fault('/discovery503.bin', (request) => (request.method === 'GET' && ++gets === 1 ? { status: 503, retryAfter: '0' } : undefined));
+		const stats = await download('/discovery503.bin', { chunkSize: 512 * KiB, concurrency: 'auto' });
+		origin.fault('/discovery503.bin', undefined);
+		expect(origin.requestsTo('/discovery503.bin').filter((record) => record.status === 503)).toHaveLength(1);
+		expect(stats.retries).toBeGreaterThanOrEqual(1);
+		expect(stats.concurrencyChanges.map((change) => change.reason)).not.toContain('throttled');
+	});
+
 	it('a shared link that 2 connections fill: never past the first doubling beyond it, back to a few', async () => {
 		origin.put('/link.bin', { size: 24 * MiB, seed: 163 });
 		origin.shape({ bytesPerSecond: 4 * MiB, linkBytesPerSecond: 8 * MiB, ttfbMs: 5 });
