@@ -94,6 +94,20 @@ describe('the first round', () => {
 		expect(arrivals.slice(1).every((arrival) => arrival.pinned)).toBe(true);
 	});
 
+	it.each([
+		['an object of fewer chunks than slots', { size: 2 * chunkSize + 5 }, 2],
+		['a `maxBuffer` of two chunks', { size, maxBuffer: 2 * chunkSize }, 1],
+	])('the first round stays within the window: with %s, no range past it goes out before the pin', async (_case, options, early) => {
+		const path = `/round-window-${_case.length}.bin`;
+		const object = origin.put(path, { size: options.size, seed: 37 });
+		const download = new native.ParallelGetStream(origin.url(path), { ...fast, concurrency: 4, ...options });
+		expect(await drain(download.readable)).toMatchObject({ sha256: await object.sha256(), length: options.size });
+		// Sent before discovery answered, so unpinned: chunk 1 on, up to the window's end.
+		const unpinned = origin.requestsTo(path).filter((record) => record.headers['if-match'] === undefined && record.range !== `bytes=0-${chunkSize - 1}`);
+		expect(unpinned.map((record) => record.range)).toHaveLength(early);
+		expect(download.stats).toMatchObject({ retries: 0, loaded: options.size, bytesReceived: options.size });
+	});
+
 	it('the last chunk of the first round asks open-ended: a `size` short of the object fails, never completes it', async () => {
 		const path = '/round-short-size.bin';
 		origin.put(path, { size: 3 * chunkSize, seed: 33 });

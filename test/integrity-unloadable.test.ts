@@ -51,6 +51,8 @@ it("the caller's integrity whose hash code cannot load fails the download, and h
 	const reader = download.readable.getReader();
 	const error = await rejection(reader.read());
 	expect(causes(error)).toContain(unloadable);
+	// Not wrapped as if a resumed hash's state could not be restored: none was given.
+	expect(causes(error).filter((cause) => cause instanceof Error && /resume/.test(cause.message))).toEqual([]);
 });
 
 function causes(error: unknown): unknown[] {

@@ -133,7 +133,7 @@ describe('resume with integrity: what cannot verify the whole object is refused 
 		expect(() => new native.ParallelGetStream('http://127.0.0.1:9/x', { integrity: crc, resume: { ...resume, offset: 0 } })).not.toThrow();
 	});
 
-	it('a state that cannot be restored fails the download with a TypeError, never a clean end', async () => {
+	it("a state that cannot be restored fails the download with a TypeError, never a clean end; the hash code's refusal is its cause", async () => {
 		const { url, bytes: object_ } = object();
 		const integrity = `crc64nvme-${base64(digestOf('crc64nvme', object_))}`;
 		const { checkpoint } = await firstRun(url, integrity, 150 * KiB);
@@ -142,6 +142,7 @@ describe('resume with integrity: what cannot verify the whole object is refused 
 		const { error } = await readOut(rest.readable);
 		expect(error).toBeInstanceOf(TypeError);
 		expect((error as Error).message).toMatch(/resume\.hash\.state/);
+		expect((error as Error).cause).toBeInstanceOf(Error);
 	});
 });
 
@@ -184,6 +185,36 @@ describe("resume with the server's digest", () => {
 		origin.fault(path, undefined);
 		expect(error).toMatchObject({ code: 'ERR_INTEGRITY' });
 		expect(download.checkpoint()).toBeUndefined();
+	});
+
+	/** A first run of an object declaring its digest that reads 150 KiB; the resume point, its hash of the server's digest. */
+	async function serverDigestResume(): Promise<{ url: string; path: string; bytes: Uint8Array; head: Uint8Array; resume: native.Checkpoint }> {
+		const { url, path, bytes } = object(['repr-digest']);
+		const first = new native.ParallelGetStream(url, fast);
+		const digest = (await first.info).digest as NonNullable<native.DownloadInfo['digest']>;
+		const head = await readSome(first.readable, 150 * KiB);
+		const resume = await native.hashCheckpoint(first.checkpoint() as native.Checkpoint, [head], digest);
+		return { url, path, bytes, head, resume };
+	}
+
+	it("the server's digest from before the checkpoint pins the revision: an answer declaring another fails RevisionChangedError", async () => {
+		const { url, path, resume } = await serverDigestResume();
+		// The same bytes and ETag, another digest: the object changed under a validator that did not.
+		origin.fault(path, () => ({ headers: { 'repr-digest': `sha-512=:${base64(new Uint8Array(64))}:` } }));
+		const { error } = await readOut(new native.ParallelGetStream(url, { ...fast, resume }).readable);
+		expect(native.isRevisionChangedError(error)).toBe(true);
+		expect(error).toMatchObject({ expected: resume.hash?.digest, received: base64(new Uint8Array(64)) });
+		await origin.whenIdle();
+	});
+
+	it("with `verify: false`, the resumed download hashes nothing: its checkpoints carry no hash, whose state would be the first run's", async () => {
+		const { url, bytes, head, resume } = await serverDigestResume();
+		const rest = new native.ParallelGetStream(url, { ...fast, resume, verify: false });
+		const more = await readSome(rest.readable, 100 * KiB);
+		expect(Buffer.concat([head, more]).equals(bytes.subarray(0, head.byteLength + more.byteLength))).toBe(true);
+		const checkpoint = rest.checkpoint();
+		expect(checkpoint).toMatchObject({ offset: head.byteLength + more.byteLength });
+		expect(checkpoint?.hash).toBeUndefined();
 	});
 });
 

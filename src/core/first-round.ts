@@ -25,11 +25,12 @@ export function sendFirstRound(download: Download): boolean {
 
 /**
  * Discovery chose another way to read the object: the first round's chunks go, and discovery's
- * slot is given back (their requests see `discovered` false).
+ * slot is given back (their requests see `discovered` false). The table holds those chunks
+ * alone: discovery's own enters it only once the ranges are pinned.
  */
 export function dropFirstRound(download: Download): void {
 	const { plan } = download;
-	for (let index = 1; index < plan.nextStart; index++) plan.chunks.delete(index);
+	plan.chunks.clear();
 	plan.nextStart = 1;
 	plan.totalChunks = undefined;
 	download.slots.leave('slot');
