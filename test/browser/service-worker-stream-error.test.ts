@@ -9,6 +9,13 @@
  * first, Chromium cancels the stream and nothing is reported; without an abort, the page's read
  * fails with a network error and nothing is reported either.
  *
+ * Why, in Blink's source (third_party/blink/renderer/core/fetch/readable_stream_bytes_consumer.cc):
+ * the reader of a response body learns of an error only from a read (one pending when the stream
+ * errors sees it at once), and makes its next read only once the piece it holds is written out to
+ * the page. When the page's abort arrives before that, `ReadableStreamBytesConsumer::Cancel()`
+ * cancels the stream through its reader and drops the promise that returns, which on an errored
+ * stream is rejected with the stored error (Streams standard, ReadableStreamCancel).
+ *
  * This is the unhandled `ERR_INTEGRITY` of the service-worker fault schedules
  * (test/browser/fault-schedules.test.ts): the library's stream errors where the digest is checked,
  * right after its last bytes, while the page's abort is on its way. The tests pin what is
