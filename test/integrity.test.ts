@@ -111,6 +111,38 @@ describe('the integrity option', () => {
 		expect(download.stats.loaded).toBe(delivered);
 	});
 
+	it('a wrong digest errors the stream on a read of its own, never right after a piece went out (a worker\'s body reader then left it unhandled)', async () => {
+		const { url, digest } = object();
+		const wrong = digest('sha256').slice();
+		wrong[0] = (wrong[0] as number) ^ 1;
+		const reader = new ParallelGetStream(url, { integrity: `sha256:${hex(wrong)}` }).readable.getReader();
+		let reading = false;
+		let erroredWithNoRead = false;
+		// A reader that holds its last piece (Chromium's, writing it out to the page) has no read
+		// waiting: an error then reaches it only through a cancel.
+		reader.closed.catch(() => {
+			if (!reading) erroredWithNoRead = true;
+		});
+		let pieces = 0;
+		for (;;) {
+			reading = true;
+			const result = await reader.read().then(
+				(read) => ((reading = false), read),
+				(error: unknown) => ((reading = false), { error }),
+			);
+			if ('error' in result) {
+				expect(result.error).toMatchObject({ code: 'ERR_INTEGRITY' });
+				break;
+			}
+			expect(result.done).toBe(false);
+			pieces++;
+			// Everything queued runs meanwhile: the requests, the hash, the verdict.
+			await new Promise((resolve) => setTimeout(resolve, 5));
+			expect(erroredWithNoRead, `errored after piece ${pieces} with no read waiting`).toBe(false);
+		}
+		expect(pieces).toBeGreaterThan(0);
+	});
+
 	it('one flipped byte in the middle of a chunk, every header right: ERR_INTEGRITY, fewer bytes than the size', async () => {
 		const { path, url, digest } = object();
 		origin.fault(path, () => ({ corruptByteAt: middle }));

@@ -89,11 +89,15 @@ export class PullSource {
 			// Closes only once every request has ended, so that an over-long last body is still caught.
 			if (plan.finished && download.slots.idle) {
 				if (verifier) {
+					// The verdict and the piece held back go out to a read of their own, as every piece
+					// does; the stream calls pull() again for the next read. The piece enqueued with no
+					// read waiting would count as loaded (and in a checkpoint) for a consumer that cancels
+					// before it reads it. An error right after an enqueue reaches a consumer that holds
+					// the piece and has no read waiting: Chromium's reader of a service worker's response
+					// body, if the page aborts then, cancels the errored stream and leaves the rejection
+					// unhandled (README "Fault schedules").
+					if (delivered > 0) return;
 					if (!this.#verify(verifier)) return;
-					// The piece held back goes out to a read of its own, as every piece does: enqueued with
-					// no read waiting, it would count as loaded (and in a checkpoint) for a consumer that
-					// cancels before it reads it. The stream calls pull() again for the next read.
-					if (verifier.heldBytes > 0 && delivered > 0) return;
 					if (!this.#handOut(controller, verifier.release())) return;
 				}
 				this.#stop(undefined);

@@ -16,9 +16,10 @@
  * cancels the stream through its reader and drops the promise that returns, which on an errored
  * stream is rejected with the stored error (Streams standard, ReadableStreamCancel).
  *
- * This is the unhandled `ERR_INTEGRITY` of the service-worker fault schedules
- * (test/browser/fault-schedules.test.ts): the library's stream errors where the digest is checked,
- * right after its last bytes, while the page's abort is on its way. The tests pin what is
+ * This was the unhandled `ERR_INTEGRITY` of the service-worker fault schedules
+ * (test/browser/fault-schedules.test.ts): the library's stream errored where the digest is checked,
+ * in the same pull() that handed out a piece, while the page's abort was on its way. The verdict
+ * now goes to a read of its own (test/integrity.test.ts). The tests pin what is
  * Chromium's: every rejection reported is a stream's own error, and only in a race that went
  * error first then abort. How many of those races were reported is printed (with Chromium 156,
  * all of them); it is not asserted, since the order of a race is not.
