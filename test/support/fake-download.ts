@@ -7,6 +7,7 @@ import type { Download } from '../../src/core/download.ts';
 import type { NormalizedOptions } from '../../src/core/options.ts';
 import { Plan } from '../../src/core/plan.ts';
 import { Requests } from '../../src/core/request.ts';
+import { type Place, Slots } from '../../src/core/slots.ts';
 import type { DownloadStats } from '../../src/core/stats.ts';
 import type { Pin } from '../../src/http/validators.ts';
 import type { Verifier } from '../../src/integrity/verifier.ts';
@@ -81,6 +82,9 @@ export interface FakeOptions {
 	overlap?: boolean;
 	verifier?: Pick<Verifier, 'heldBytes'> | undefined;
 	loading?: Promise<void> | undefined;
+	/** Discovery's verdict for a first round sent along with it. */
+	discovered?: Promise<boolean>;
+	retryLimit?: number;
 }
 
 export interface FakeDownload extends Download {
@@ -99,6 +103,14 @@ export interface FakeDownload extends Download {
 	makeRoom(): void;
 	/** Reads waiting for room. */
 	readonly waitingForRoom: number;
+	facts: { pin: Pin | undefined; totalFromCaller: boolean; crossOrigin: boolean };
+	slots: Slots;
+	/** The places given back (`ended`), the faults reported (`failed`), the answers checked, the digest checks, the schedules. */
+	readonly endedPlaces: Place[];
+	readonly retried: unknown[];
+	readonly checkedAnswers: Response[];
+	readonly digestChecks: [Response, { start: number; end: number }][];
+	readonly schedules: number;
 }
 
 export function fakeDownload(options: FakeOptions = {}): FakeDownload {
@@ -127,6 +139,11 @@ export function fakeDownload(options: FakeOptions = {}): FakeDownload {
 	const sent: Headers[] = [];
 	const failures: unknown[] = [];
 	let wakes = 0;
+	let schedules = 0;
+	const endedPlaces: Place[] = [];
+	const retried: unknown[] = [];
+	const checkedAnswers: Response[] = [];
+	const digestChecks: [Response, { start: number; end: number }][] = [];
 	const download = {
 		url: URL,
 		options: {
@@ -136,6 +153,7 @@ export function fakeDownload(options: FakeOptions = {}): FakeDownload {
 			hedge: hedgeAfter === undefined ? undefined : { after: hedgeAfter, max: undefined },
 			overlap: options.overlap ?? false,
 			size,
+			retry: { limit: options.retryLimit ?? 2, delay: () => 0, backoffLimit: 0, maxRetryAfter: 0, jitter: false },
 		} as unknown as NormalizedOptions,
 		async send(_url: string, headers: Headers, signal: AbortSignal): Promise<Response> {
 			sent.push(headers);
@@ -146,12 +164,14 @@ export function fakeDownload(options: FakeOptions = {}): FakeDownload {
 		},
 		counters,
 		plan,
-		slots: undefined as unknown as Download['slots'],
+		slots: new Slots(concurrency),
 		requests: undefined as unknown as Requests,
 		facts: { pin, totalFromCaller, crossOrigin: false },
 		verifier: options.verifier as Verifier | undefined,
 		loading: options.loading,
-		checkDigest() {},
+		checkDigest(response: Response, range: { start: number; end: number }) {
+			digestChecks.push([response, range]);
+		},
 		hedgeAfter: hedgeAfter ?? 100,
 		settled: false,
 		signal: stop.signal,
@@ -162,17 +182,32 @@ export function fakeDownload(options: FakeOptions = {}): FakeDownload {
 			stop.abort(error);
 			download.requests.abortAll(error);
 		},
-		schedule() {},
+		schedule() {
+			schedules++;
+		},
 		wake() {
 			wakes++;
 		},
 		room() {
 			return new Promise<void>((resolve) => roomWaiters.push(resolve));
 		},
-		failed() {},
-		ended() {},
-		discovered: Promise.resolve(true),
-		checked() {},
+		failed(error: unknown) {
+			retried.push(error);
+		},
+		ended(place: Place) {
+			endedPlaces.push(place);
+		},
+		discovered: options.discovered ?? Promise.resolve(true),
+		checked(response: Response) {
+			checkedAnswers.push(response);
+		},
+		endedPlaces,
+		retried,
+		checkedAnswers,
+		digestChecks,
+		get schedules() {
+			return schedules;
+		},
 		answers,
 		sent,
 		failures,
