@@ -47,9 +47,9 @@ describe('readInto', () => {
 	it('puts each byte of a body into the chunk of the run it belongs to, and keeps the connection of a body read to its end', async () => {
 		const { download, run, body, opened, controller } = await setUp({ run: [0, 2] });
 		const reading = start(download, run, opened);
-		await push(body, 0, 7);
-		// Pieces that cross the chunks' bounds, one ending right at a bound.
-		await push(body, 7, 13);
+		// A piece one byte short of a bound, then pieces that cross the bounds, one ending right at one.
+		await push(body, 0, 9);
+		await push(body, 9, 11);
 		await push(body, 20, 10);
 		body.end();
 		await reading.read;
@@ -166,6 +166,18 @@ describe('readInto', () => {
 		expect(body.cancelled).toHaveLength(1);
 	});
 
+	it('stops at the end of a split run only once the run is complete', async () => {
+		const { download, run, body, opened } = await setUp({ run: [0, 0], size: 20, chunkSize: 20 });
+		(run[0] as Chunk).split(12, 0);
+		const reading = start(download, run, opened);
+		await push(body, 0, 11);
+		expect(reading.outcome()).toBeUndefined();
+		await push(body, 11, 4);
+		expect(reading.outcome()).toEqual({ value: false });
+		expect([run[0]?.received, run[0]?.done]).toEqual([12, true]);
+		expect(body.cancelled).toHaveLength(1);
+	});
+
 	it('is redundant once another request completed the chunk it reads (a hedge)', async () => {
 		const { download, run, body, opened, controller } = await setUp({ run: [0, 0] });
 		const chunk = run[0] as Chunk;
@@ -187,6 +199,15 @@ describe('readInto', () => {
 		await push(body, 0, 15);
 		expect(reading.outcome()).toEqual({ value: true });
 		expect(body.cancelled).toHaveLength(1);
+	});
+
+	it('is redundant when it reaches a completed chunk one byte short of that chunk\'s end', async () => {
+		const { download, run, body, opened } = await setUp({ run: [0, 1], size: 20 });
+		const [, second] = run as [Chunk, Chunk];
+		second.accept(10, bytesAt(10, 10), 0, new AbortController());
+		const reading = start(download, run, opened);
+		await push(body, 0, 19);
+		expect(reading.outcome()).toEqual({ value: true });
 	});
 
 	it('fails with the read\'s error after completing its own chunk: nobody else made it redundant', async () => {
@@ -380,6 +401,20 @@ describe('readInto, a piece larger than the window', () => {
 		const { download, chunk, body } = await big({ loading: new Promise(() => {}) });
 		await push(body, 0, 25);
 		expect(takeAll(download, chunk).sizes).toEqual([5, 5]);
+	});
+
+	it('reads a chunk as large as the window as it comes: the plan bounds such chunks, not the read', async () => {
+		const download = fakeDownload({ size: 20, chunkSize: 10, maxBuffer: 10, verifier: { heldBytes: 4 } });
+		const chunk = download.plan.addChunk(0);
+		const body = feed();
+		download.answers.push(partial(body.stream));
+		const opened = await download.requests.open({ start: 0, end: 9 }, undefined, chunk);
+		const reading = start(download, [chunk], opened);
+		await push(body, 0, 10);
+		expect(takeAll(download, chunk).sizes).toEqual([10]);
+		body.end();
+		await reading.read;
+		expect(reading.outcome()).toEqual({ value: false });
 	});
 
 	it('takes parts as large as the window when nothing is verified', async () => {
