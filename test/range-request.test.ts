@@ -3,6 +3,7 @@ import type { Chunk } from '../src/core/chunk.ts';
 import { RangeRequest } from '../src/core/range-request.ts';
 import { type Opened, RESTART, type Tracked } from '../src/core/request.ts';
 import { RevisionChangedError } from '../src/errors/revision-changed-error.ts';
+import { StallError } from '../src/errors/stall-error.ts';
 import { UnexpectedResponseError } from '../src/errors/unexpected-response-error.ts';
 import type { Pin } from '../src/http/validators.ts';
 import { bytesAt, type FakeDownload, type FakeOptions, type Feed, fakeDownload, feed, settle, takeAll } from './support/fake-download.ts';
@@ -82,9 +83,12 @@ describe('RangeRequest', () => {
 		new RangeRequest(download, run, first).start();
 		body.push(bytesAt(0, 13));
 		await settle();
+		// Its slot reads it: hedging may leave it behind.
+		expect(download.requests.slotRequest(run[1] as Chunk)).toBe(first.request);
 		const reset = new TypeError('terminated');
 		body.fail(reset);
 		await until(done);
+		expect(first.request.state).toBe('failed');
 		expect(download.retried).toEqual([reset]);
 		expect(ranges(download)).toEqual(['bytes=0-29', 'bytes=13-29']);
 		expect((await opened()).map((request) => request.request.hedge)).toEqual([false, false]);
@@ -121,6 +125,27 @@ describe('RangeRequest', () => {
 		await until(done);
 		expect(download.sent).toHaveLength(1);
 		expect(download.endedPlaces).toEqual(['slot']);
+	});
+
+	it('takes a pinned answer without a validator: its precondition guarded it', async () => {
+		const { download, run, done } = setUp();
+		serveWhole(download, 30, {});
+		new RangeRequest(download, run).start();
+		await until(done);
+		expect([download.retried, download.failures, download.endedPlaces]).toEqual([[], [], ['slot']]);
+	});
+
+	it('asks for the object\'s last range open-ended when its total is the caller\'s size (Content-Range hidden)', async () => {
+		for (const [first, last, expected] of [
+			[1, 2, 'bytes=10-'],
+			[0, 1, 'bytes=0-19'],
+		] as const) {
+			const { download, run } = setUp({ totalFromCaller: true, run: [first, last] });
+			download.answers.push(() => new Promise<Response>(() => {}));
+			new RangeRequest(download, run).start();
+			await settle();
+			expect(ranges(download)).toEqual([expected]);
+		}
 	});
 
 	it('a fatal verdict fails the download', async () => {
@@ -162,6 +187,15 @@ describe('RangeRequest, overlap', () => {
 		body.end();
 		await until(done);
 		expect(download.endedPlaces).toEqual(['early']);
+	});
+
+	it('a run that ends before it neared its end leaves no way to let its slot go', async () => {
+		const { download, run, done } = setUp({ overlap: true, concurrency: 1 });
+		serveWhole(download, 30);
+		new RangeRequest(download, run).start();
+		await until(done);
+		expect(download.endedPlaces).toEqual(['slot']);
+		expect((run[2] as Chunk).nearEnd).toBeUndefined();
 	});
 
 	it('keeps its slot while every slot\'s run has been let go already, or once the download ended', async () => {
@@ -216,6 +250,57 @@ describe('RangeRequest, hedging', () => {
 		expect(download.endedPlaces.toSorted()).toEqual(['detached', 'slot']);
 		expect(body.cancelled).toHaveLength(1);
 		expect(download.failures).toEqual([]);
+	});
+
+	it('a hedge whose chunk the request left behind completed is superseded; the run reads on, no fault counted', async () => {
+		const set = setUp({ run: [0, 1], size: 20 });
+		const { download, run, done, opened } = set;
+		const quietBody = feed();
+		const hedgeBody = feed();
+		download.answers.push(answer206(0, 19, 20, quietBody), answer206(5, 19, 20, hedgeBody));
+		serveWhole(download, 20);
+		new RangeRequest(download, run).start();
+		await settle();
+		quietBody.push(bytesAt(0, 5));
+		await settle();
+		(download.requests.slotRequest(run[0] as Chunk)?.detach as () => void)();
+		await settle();
+		hedgeBody.push(bytesAt(5, 2));
+		await settle();
+		// The request left behind completes chunk 0 and goes on into chunk 1, which the next request completes.
+		quietBody.push(bytesAt(5, 6));
+		await until(done);
+		const [quiet, hedge, next] = (await opened()).map((request) => request.request);
+		expect([quiet?.state, hedge?.state, next?.state]).toEqual(['done', 'superseded', 'done']);
+		expect([hedge?.hedge, next?.hedge]).toEqual([true, false]);
+		expect(ranges(download)).toEqual(['bytes=0-19', 'bytes=5-19', 'bytes=11-19']);
+		expect([download.retried, download.failures]).toEqual([[], []]);
+		expect(run.flatMap((chunk) => takeAll(download, chunk).bytes)).toEqual([...bytesAt(0, 20)]);
+	});
+
+	it('a request left behind gives its place back once, whichever turn its slot leaves it behind on, as it fails or completes', async () => {
+		for (const ending of ['fails', 'completes'] as const) {
+			for (let turns = 0; turns < 12; turns++) {
+				const { download, run, body, slotRequest, done } = await quiet();
+				serveWhole(download, 30);
+				let left = 0;
+				const leave = (): void => {
+					if (left++ < turns) queueMicrotask(leave);
+					else slotRequest.detach?.();
+				};
+				if (ending === 'fails') {
+					body.fail(new TypeError('terminated'));
+				} else {
+					body.push(bytesAt(5, 25));
+					body.end();
+				}
+				leave();
+				await until(done);
+				await until(() => download.slots.idle);
+				expect([download.slots.detached, download.slots.running]).toEqual([0, 0]);
+				expect(run.every((chunk) => chunk.done)).toBe(true);
+			}
+		}
 	});
 
 	it('a request left behind that completes its run ends as done', async () => {
@@ -373,9 +458,10 @@ describe('RangeRequest, the first round sent with discovery', () => {
 		verdict(true);
 		await settle();
 		expect(run.map((chunk) => chunk.lastProgressAt)).toEqual([9000, 9000]);
-		body.push(bytesAt(10, 20));
-		body.end();
-		await until(done);
+		// Counting again once the verdict came.
+		now = 9005;
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		expect(opened?.request.controller.signal.reason).toBeInstanceOf(StallError);
 	});
 });
 

@@ -196,6 +196,7 @@ export function fakeDownload(options: FakeOptions = {}): FakeDownload {
 		},
 		ended(place: Place) {
 			endedPlaces.push(place);
+			download.slots.leave(place);
 		},
 		discovered: options.discovered ?? Promise.resolve(true),
 		checked(response: Response) {
