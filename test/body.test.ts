@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readInto, readWhole } from '../src/core/body.ts';
 import { Chunk } from '../src/core/chunk.ts';
@@ -245,6 +246,21 @@ describe('readInto', () => {
 		expect(run[0]?.requests.size).toBe(0);
 	});
 
+	it('leaves no listener on its request\'s signal, whichever way the read ended', async () => {
+		const complete = await setUp({ run: [0, 0] });
+		const reading = start(complete.download, complete.run, complete.opened);
+		expect(getEventListeners(complete.controller.signal, 'abort')).toHaveLength(1);
+		await push(complete.body, 0, 10);
+		complete.body.end();
+		await reading.read;
+		expect(getEventListeners(complete.controller.signal, 'abort')).toHaveLength(0);
+		const broken = await setUp({ run: [0, 0] });
+		const failing = start(broken.download, broken.run, broken.opened);
+		broken.body.fail(new TypeError('terminated'));
+		await failing.read;
+		expect(getEventListeners(broken.controller.signal, 'abort')).toHaveLength(0);
+	});
+
 	it('releases a response without a body at once', async () => {
 		const download = fakeDownload({ size: 30 });
 		const chunk = download.plan.addChunk(0);
@@ -361,7 +377,7 @@ describe('readInto, a piece larger than the window', () => {
 	}
 
 	it('keeps no more than the window, and takes the rest as the consumer makes room', async () => {
-		const { download, chunk, body, reading } = await big();
+		const { download, chunk, body, reading, controller } = await big();
 		await push(body, 0, 25);
 		expect(chunk.bufferedBytes).toBe(10);
 		expect(download.waitingForRoom).toBe(1);
@@ -389,6 +405,8 @@ describe('readInto, a piece larger than the window', () => {
 		expect(reading.outcome()).toEqual({ value: false });
 		expect(taken).toEqual(span(0, 99));
 		expect(download.counters.maxBufferedBytes).toBe(10);
+		// Neither the read nor its waits for room left a listener on the request's signal.
+		expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
 	});
 
 	it('counts the piece the verifier holds back against the window, in parts of half the window', async () => {
