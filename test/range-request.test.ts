@@ -317,20 +317,29 @@ describe('RangeRequest, hedging', () => {
 		expect(done()).toBe(false);
 	});
 
-	it('a request left behind that fails fatally fails the download; a retryable fault or a run completed by others does not', async () => {
-		for (const [fault, complete, fails] of [
-			[new RevisionChangedError('412'), false, true],
-			[new TypeError('terminated'), false, false],
-			[new RevisionChangedError('412'), true, false],
+	it('a request left behind that fails fatally fails the download while its run misses bytes; not for a retryable fault, nor once its run is complete', async () => {
+		const fatal = new RevisionChangedError('412');
+		const byOthers = (chunks: Chunk[]): void => {
+			for (const chunk of chunks) chunk.accept(chunk.start, bytesAt(chunk.start, 10), 0, new AbortController());
+		};
+		for (const [fault, before, state, fails] of [
+			[fatal, () => {}, 'failed', true],
+			[new TypeError('terminated'), () => {}, 'failed', false],
+			// Only the run's last chunk complete: its first ones still miss bytes.
+			[fatal, (run: Chunk[], _body: Feed) => byOthers(run.slice(2)), 'failed', true],
+			[fatal, (run: Chunk[], _body: Feed) => byOthers(run), 'done', false],
+			// It completed its run itself, then its body failed.
+			[fatal, (_run: Chunk[], body: Feed) => body.push(bytesAt(5, 25)), 'failed', false],
 		] as const) {
 			const { download, run, body, slotRequest } = await quiet();
 			download.answers.push(() => new Promise<Response>(() => {}));
 			(slotRequest.detach as () => void)();
 			await settle();
-			if (complete) for (const chunk of run) chunk.accept(chunk.start, bytesAt(chunk.start, 10), 0, new AbortController());
+			before(run, body);
+			await settle();
 			body.fail(fault);
 			await until(() => download.endedPlaces.includes('detached'));
-			expect(slotRequest.state).toBe(complete ? 'done' : 'failed');
+			expect(slotRequest.state).toBe(state);
 			expect(download.failures).toEqual(fails ? [fault] : []);
 		}
 	});
