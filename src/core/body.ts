@@ -93,8 +93,9 @@ export async function readInto(download: Download, run: readonly Chunk[], opened
 			else if (last.nearEnd && isNearEnd(last.end + 1 - offset, performance.now() - pace.at, offset - pace.offset, download.requests.ttfb)) last.nearEnd();
 			// Another request completed this chunk (a hedge, or the quiet one it backs up): this one is redundant.
 			if (chunk.done && offset <= chunk.end) return true;
-			// The run ends short of the range asked for: a tail was split off (see `stealTails`).
-			if (offset > chunk.end && chunk.end < end && index === run.length - 1) return false;
+			// The run ends short of the range asked for: a tail was split off (see `stealTails`). Past
+			// its end, the chunk being read is the run's last: the loop above moves on from any other.
+			if (offset > chunk.end && chunk.end < end) return false;
 		}
 	} catch (error) {
 		// Aborted because another request (a hedge, or the quiet one it backs up) completed the chunk being read.

@@ -115,11 +115,10 @@ export class Requests {
 			const ttfb = performance.now() - sent;
 			this.ttfb = this.ttfb === undefined ? ttfb : 0.8 * this.ttfb + 0.2 * ttfb;
 			watchdog.touch();
-			if (!released) {
-				answered = true;
-				counters.transferring++;
-				counters.maxTransferring = Math.max(counters.maxTransferring, counters.transferring);
-			}
+			// Not released yet: `release` is the caller's only once this returns.
+			answered = true;
+			counters.transferring++;
+			counters.maxTransferring = Math.max(counters.maxTransferring, counters.transferring);
 			// Left behind while it waited, it stays behind.
 			if (request.state === 'waiting') request.state = 'reading';
 			return { response, request, offset: range?.start ?? 0, end: range?.end ?? Number.POSITIVE_INFINITY, watchdog, release };
