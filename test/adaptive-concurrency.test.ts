@@ -114,8 +114,11 @@ describe("concurrency: 'auto'", () => {
 		// 4 on a quiet machine; 8 when a busy one slowed the measure at 2 down. No doubling past
 		// the link's own pace can pass as a gain: 16 is never reached.
 		expect(stats.maxConcurrency).toBeLessThanOrEqual(8);
-		// Held at 2 or 3, or probing one more at the end.
-		expect(stats.concurrency).toBeLessThanOrEqual(5);
+		// Back from the doubling that brought (almost) nothing: to 2-4 on a quiet machine, or probing
+		// one more at the end; to what the gain paid for (up to 6) when a busy machine slowed the
+		// measure at 4 down, so that the doubling seemed to bring half a connection's share each.
+		expect(stats.concurrency).toBeLessThan(stats.maxConcurrency);
+		expect(stats.concurrency).toBeLessThanOrEqual(6);
 	});
 
 	it('maxBuffer bounds the bytes held and the connections, for a slow consumer', async () => {
