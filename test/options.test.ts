@@ -460,3 +460,20 @@ describe('normalizeOptions - each bad option gets its own typed error, and each 
 		expect(normalizeOptions({}, inherited).headers).not.toBe(inherited);
 	});
 });
+
+describe('normalizeOptions - an array is not an options object', () => {
+	it.each([
+		[{ concurrency: [4] }, "Expected `concurrency` to be an integer from 1 to 256, `'auto'` or `{ min, max }`, got `[object Array]` (object)"],
+		[{ retry: [3] }, 'Expected `retry` to be a number or an object, got `[object Array]` (object)'],
+		[{ hedge: [100] }, 'Expected `hedge` to be a boolean or an object, got `[object Array]` (object)'],
+		[[], 'Expected `options` to be an object, got `[object Array]` (object)'],
+	])('%o throws instead of being read as an object of options (`concurrency: [4]` ran as `auto` up to 16)', (options, message) => {
+		expect(() => normalizeOptions(options as never)).toThrow(TypeError);
+		expect(() => normalizeOptions(options as never)).toThrow(message);
+	});
+
+	it('`stallTimeout: true`: the message names `false` among the allowed values', () => {
+		expect(() => normalizeOptions({ stallTimeout: true as never })).toThrow(TypeError);
+		expect(() => normalizeOptions({ stallTimeout: true as never })).toThrow('Expected `stallTimeout` to be an integer from 1 to 2147483647 or `false`, got `true` (boolean)');
+	});
+});
