@@ -344,11 +344,12 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		throw new RangeError(`Expected \`maxBuffer\` to be at least \`chunkSize\` (${chunkSize}), got ${describeValue(maxBuffer)}`);
 	}
 	if (auto) {
-		// Every connection needs one chunk of the budget at least.
-		const max = Math.max(auto.min, Math.min(auto.max, budgetLimit(maxBuffer, chunkSize)));
-		if (max === auto.min && auto.min * chunkSize > maxBuffer) {
+		// Every connection needs one chunk of the budget at least: then the budget holds `min`
+		// connections, and `max` is held to as many as it holds.
+		if (auto.min * chunkSize > maxBuffer) {
 			throw new RangeError(`Expected \`maxBuffer\` to hold \`concurrency.min\` x \`chunkSize\` (${auto.min * chunkSize}), got ${describeValue(maxBuffer)}`);
 		}
+		const max = Math.min(auto.max, budgetLimit(maxBuffer, chunkSize));
 		auto = { min: auto.min, max };
 		concurrency = max;
 	}
