@@ -1,0 +1,54 @@
+/**
+ * The engine's own wiring (engine.ts), against the test origin: what starts requests when, what a
+ * failed discovery answer leaves behind, and what ending the download stops. Counted at the
+ * origin and in `stats`, never timed.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { ParallelGetStream } from '../src/index.ts';
+import { useOrigin } from './support/use-origin.ts';
+
+const KiB = 1024;
+const chunkSize = 64 * KiB;
+const fast = { chunkSize, retry: { limit: 3, delay: () => 1, jitter: false }, hedge: false, overlap: false } as const;
+
+const origin = useOrigin();
+
+describe('discovery', () => {
+	it('the other chunks start after discovery even when nobody reads and its own request stays open', async () => {
+		const path = '/unread.bin';
+		origin.put(path, { size: 6 * chunkSize, seed: 11 });
+		// Discovery's answer stops 1000 bytes in: its request never ends and hands out no more.
+		origin.fault(path, ({ count }) => (count === 1 ? { stallAfterBytes: 1000 } : undefined));
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 3, stallTimeout: false });
+		await download.info;
+		// No read: the stream never pulls, so only the engine's own turn after discovery starts them.
+		await vi.waitFor(() => expect(origin.requestsTo(path).length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 20 });
+		await download.readable.cancel('enough');
+		origin.fault(path, undefined);
+		await origin.whenIdle();
+	});
+
+	it('an answer discovery refuses is cancelled at once, not left holding its connection until the end', async () => {
+		const path = '/refused-discovery.bin';
+		const size = 32 * 1024 * KiB;
+		origin.put(path, { size, seed: 12 });
+		// The first answer is for another range than asked (retried), with a body far larger than the socket's buffers.
+		origin.fault(path, ({ count, range }) => (count === 1 && range ? { contentRange: `bytes 1-${range.end + 1}/${size}` } : undefined));
+		// Every response is kept here, so that none is cancelled by being collected (undici cancels a collected body).
+		const kept: Response[] = [];
+		const fetch: typeof globalThis.fetch = async (input, init) => {
+			const response = await globalThis.fetch(input, init);
+			kept.push(response);
+			return response;
+		};
+		const download = new ParallelGetStream(origin.url(path), { ...fast, fetch, chunkSize: size / 4, concurrency: 2 });
+		const reader = download.readable.getReader();
+		expect((await reader.read()).done).toBe(false);
+		// The download is still open (nobody read on): only discovery's own `discard` can have ended it.
+		await vi.waitFor(() => expect(origin.requestsTo(path)[0]).toMatchObject({ status: 206, aborted: true }), { timeout: 10_000, interval: 20 });
+		expect(origin.requestsTo(path)[0]!.bytesSent).toBeLessThan(size / 4);
+		await reader.cancel('enough');
+		await origin.whenIdle();
+		expect(kept.length).toBeGreaterThan(1);
+	});
+});
