@@ -3,8 +3,10 @@
  * failed discovery answer leaves behind, and what ending the download stops. Counted at the
  * origin and in `stats`, never timed.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ParallelGetStream } from '../src/index.ts';
+import { trackTimers } from './support/timers.ts';
 import { useOrigin } from './support/use-origin.ts';
 
 const KiB = 1024;
@@ -50,5 +52,27 @@ describe('discovery', () => {
 		await reader.cancel('enough');
 		await origin.whenIdle();
 		expect(kept.length).toBeGreaterThan(1);
+	});
+});
+
+describe('the end', () => {
+	it('cancelled with a chunk waiting to be retried, one stalled, hedging and `auto` armed: no timer of the download is left', async () => {
+		const timers = trackTimers([fileURLToPath(new URL('../src/', import.meta.url))]);
+		onTestFinished(() => timers.restore());
+		const path = '/cancel-timers.bin';
+		origin.put(path, { size: 16 * chunkSize, seed: 13 });
+		// Chunk 1 stalls for good 1000 bytes in; chunk 2 is refused with a 503 each time (its retry waits a minute).
+		origin.fault(path, ({ range }) => (range?.start === chunkSize ? { stallAfterBytes: 1000 } : range?.start === 2 * chunkSize ? { status: 503 } : undefined));
+		const download = new ParallelGetStream(origin.url(path), { chunkSize, concurrency: { min: 4, max: 4 }, stallTimeout: false, hedge: { after: 50_000 }, retry: { limit: 3, delay: () => 60_000, jitter: false } });
+		const reader = download.readable.getReader();
+		const reading = (async () => {
+			for (;;) if ((await reader.read()).done) return;
+		})().catch(() => undefined);
+		await vi.waitFor(() => expect(download.stats.retries).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+		void reader.cancel('enough');
+		expect(timers.pending()).toEqual([]);
+		await reading;
+		origin.fault(path, undefined);
+		await origin.whenIdle();
 	});
 });
