@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ParallelGetStream } from '../src/index.ts';
+import { drain, readSome, rejection } from './support/collect.ts';
 import { trackTimers } from './support/timers.ts';
 import { useOrigin } from './support/use-origin.ts';
 
@@ -74,5 +75,50 @@ describe('the end', () => {
 		await reading;
 		origin.fault(path, undefined);
 		await origin.whenIdle();
+	});
+});
+
+describe('checkpoints and resumed downloads', () => {
+	it('a checkpoint without a digest to verify has no `hash` member at all', async () => {
+		const path = '/cp-keys.bin';
+		const object = origin.put(path, { size: 4 * chunkSize, seed: 14 });
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 2 });
+		const head = await readSome(download.readable, chunkSize);
+		expect(download.checkpoint()).toStrictEqual({ url: origin.url(path), offset: head.byteLength, size: object.size, etag: object.etag });
+	});
+
+	it('resumed at the end from a Last-Modified checkpoint: `info` carries that Last-Modified, and no ETag', async () => {
+		const path = '/cp-end-modified.bin';
+		const object = origin.put(path, { size: 3 * chunkSize, seed: 15, etag: null });
+		const resume = { url: origin.url(path), offset: object.size, size: object.size, lastModified: object.lastModified! };
+		const resumed = new ParallelGetStream(origin.url(path), { ...fast, resume });
+		expect(await drain(resumed.readable)).toMatchObject({ length: 0 });
+		expect(await resumed.info).toStrictEqual({ size: object.size, lastModified: object.lastModified, mode: 'parallel', resumedFrom: object.size });
+		expect(origin.requestsTo(path)).toHaveLength(0);
+	});
+
+	it('a resumed download is not cross-origin: retries exhausted on network errors give no CORS hint', async () => {
+		const path = '/cp-dropped.bin';
+		const object = origin.put(path, { size: 3 * chunkSize, seed: 16 });
+		origin.fault(path, () => ({ dropConnection: true }));
+		const resume = { url: origin.url(path), offset: chunkSize, size: object.size, etag: object.etag! };
+		const resumed = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 1, retry: { limit: 1, delay: () => 1 }, resume });
+		const error = await rejection(drain(resumed.readable));
+		expect(error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 2 });
+		expect(error.message).not.toContain('cross-origin');
+		origin.fault(path, undefined);
+	});
+});
+
+describe("'single' mode", () => {
+	it.each(['Bytes', 'BYTES'])('`Accept-Ranges: %s` on a plain GET is `bytes`: the download can be resumed', async (value) => {
+		const path = `/single-accept-${value}.bin`;
+		const object = origin.put(path, { size: 4 * chunkSize, seed: 17 });
+		origin.fault(path, () => ({ headers: { 'accept-ranges': value } }));
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 1 });
+		const head = await readSome(download.readable, chunkSize);
+		expect(await download.info).toMatchObject({ mode: 'single' });
+		expect(download.checkpoint()).toStrictEqual({ url: origin.url(path), offset: head.byteLength, size: object.size, etag: object.etag });
+		origin.fault(path, undefined);
 	});
 });
