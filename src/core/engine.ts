@@ -351,9 +351,11 @@ export class Engine implements Download {
 			return;
 		}
 		this.plan.totalChunks = 1;
-		// A 200 carries a range-able object only where the server says it accepts ranges (RFC 9110 §14.3).
+		// Streamed whole, the body is a 200's (discovery's `whole` or the plain GET's): it carries a
+		// range-able object only where the server says it accepts ranges (RFC 9110 §14.3). Headers
+		// come with their whitespace stripped (Fetch: normalize).
 		const { response } = opened;
-		const ranges = response.status === 206 || response.headers.get('accept-ranges')?.trim().toLowerCase() === 'bytes';
+		const ranges = response.headers.get('accept-ranges')?.toLowerCase() === 'bytes';
 		if (ranges && length !== undefined) this.#pinned = resumable(pinFromHeaders(response.headers), length);
 		this.#info(response, length, 'single');
 		const chunk = this.plan.addChunk(0);
