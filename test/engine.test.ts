@@ -124,4 +124,16 @@ describe("'single' mode", () => {
 		expect(download.checkpoint()).toStrictEqual({ url: origin.url(path), offset: head.byteLength, size: object.size, etag: object.etag });
 		origin.fault(path, undefined);
 	});
+
+	it('a plain GET of unknown length (chunked) gives no checkpoint, even where it accepts ranges: its size is not known', async () => {
+		const path = '/single-chunked.bin';
+		origin.put(path, { size: 4 * chunkSize, seed: 18 });
+		origin.fault(path, () => ({ contentLength: null }));
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 1 });
+		await readSome(download.readable, chunkSize);
+		expect(await download.info).toMatchObject({ mode: 'single', size: undefined });
+		expect(origin.requestsTo(path)[0]!.headers.range).toBeUndefined();
+		expect(download.checkpoint()).toBeUndefined();
+		origin.fault(path, undefined);
+	});
 });
