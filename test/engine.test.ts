@@ -5,8 +5,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { ParallelGetStream } from '../src/index.ts';
+import { type Checkpoint, ParallelGetStream } from '../src/index.ts';
+import { prefixHash } from '../src/integrity/prefix-hash.ts';
 import { drain, readSome, rejection } from './support/collect.ts';
+import { base64, digestOf } from './support/digests.ts';
 import { trackTimers } from './support/timers.ts';
 import { useOrigin } from './support/use-origin.ts';
 
@@ -110,6 +112,36 @@ describe('checkpoints and resumed downloads', () => {
 		expect(error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 2 });
 		expect(error.message).not.toContain('cross-origin');
 		origin.fault(path, undefined);
+	});
+});
+
+describe('a resumed download verifies on from its hash only as the README says', () => {
+	async function cut(path: string, digests: 'repr-digest'[]): Promise<{ bytes: Uint8Array; checkpoint: Checkpoint; head: Uint8Array }> {
+		const object = origin.put(path, { size: 5 * chunkSize, seed: 19, digests });
+		const first = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 2 });
+		const head = await readSome(first.readable, 2 * chunkSize);
+		return { bytes: object.slice(), checkpoint: first.checkpoint()!, head };
+	}
+
+	it("a server's digest: not with `verify: false`", async () => {
+		const path = '/resume-server-digest.bin';
+		const { bytes, checkpoint, head } = await cut(path, ['repr-digest']);
+		const hash = await prefixHash({ algorithm: 'sha512', values: [digestOf('sha512', bytes)], encoding: 'base64', source: 'repr-digest' }, [head]);
+		const rest = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 2, verify: false, resume: { ...checkpoint, hash } });
+		expect((await rest.info).digest).toBeUndefined();
+		expect((await drain(rest.readable)).length).toBe(bytes.byteLength - head.byteLength);
+	});
+
+	it("the caller's digest: only with `integrity` given again", async () => {
+		const path = '/resume-caller-digest.bin';
+		const { bytes, checkpoint, head } = await cut(path, []);
+		const hash = await prefixHash({ algorithm: 'sha256', values: [digestOf('sha256', bytes)], encoding: 'base64', source: 'integrity' }, [head]);
+		const rest = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 2, resume: { ...checkpoint, hash } });
+		expect((await rest.info).digest).toBeUndefined();
+		expect((await drain(rest.readable)).length).toBe(bytes.byteLength - head.byteLength);
+		const again = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 2, integrity: `sha256-${base64(digestOf('sha256', bytes))}`, resume: { ...checkpoint, hash } });
+		expect((await again.info).digest).toMatchObject({ algorithm: 'sha256', source: 'integrity' });
+		expect((await drain(again.readable)).length).toBe(bytes.byteLength - head.byteLength);
 	});
 });
 
