@@ -59,6 +59,21 @@ describe('discovery', () => {
 });
 
 describe('the end', () => {
+	it('a download that fails with nobody awaiting `info` leaves no unhandled rejection', async () => {
+		const rejections: unknown[] = [];
+		const onRejection = (reason: unknown): void => void rejections.push(reason);
+		process.on('unhandledRejection', onRejection);
+		onTestFinished(() => void process.off('unhandledRejection', onRejection));
+		const path = '/gone.bin';
+		origin.put(path, { size: chunkSize, seed: 20 });
+		origin.fault(path, () => ({ status: 404 }));
+		const download = new ParallelGetStream(origin.url(path), fast);
+		expect(await rejection(drain(download.readable))).toMatchObject({ name: 'UnexpectedResponseError', status: 404 });
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(rejections).toEqual([]);
+		origin.fault(path, undefined);
+	});
+
 	it('cancelled with a chunk waiting to be retried, one stalled, hedging and `auto` armed: no timer of the download is left', async () => {
 		const timers = trackTimers([fileURLToPath(new URL('../src/', import.meta.url))]);
 		onTestFinished(() => timers.restore());
