@@ -56,6 +56,39 @@ describe('discovery', () => {
 		await origin.whenIdle();
 		expect(kept.length).toBeGreaterThan(1);
 	});
+
+	it('a first round that discovery does not keep (the server ignores Range) is let go at once, not when the download ends', async () => {
+		const path = '/round-let-go.bin';
+		const size = 32 * 1024 * KiB;
+		origin.put(path, { size, seed: 22, acceptRanges: false });
+		// Discovery's answer waits until the first round has arrived: then every answer is a 200 of the whole object.
+		let release!: () => void;
+		const arrived = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		origin.fault(path, ({ count, headers }) => {
+			if (count === 4) release();
+			// Discovery's is the one for byte 0 (the sockets decide which arrives first).
+			return headers.range?.startsWith('bytes=0-') ? { until: arrived } : undefined;
+		});
+		// Every response is kept, so that none is cancelled by being collected.
+		const kept: Response[] = [];
+		const fetch: typeof globalThis.fetch = async (input, init) => {
+			const response = await globalThis.fetch(input, init);
+			kept.push(response);
+			return response;
+		};
+		const download = new ParallelGetStream(origin.url(path), { ...fast, fetch, chunkSize: size / 8, concurrency: 4, size });
+		const reader = download.readable.getReader();
+		expect((await reader.read()).done).toBe(false);
+		expect((await download.info).mode).toBe('single');
+		// Nobody reads on, so the download stays open: the first round's requests (all but one) end all the same.
+		await vi.waitFor(() => expect(origin.requestsTo(path).filter((record) => record.endedAt === undefined)).toHaveLength(1), { timeout: 10_000, interval: 20 });
+		expect(origin.requestsTo(path).length).toBeGreaterThan(1);
+		await reader.cancel('enough');
+		origin.fault(path, undefined);
+		await origin.whenIdle();
+	});
 });
 
 describe('the end', () => {
