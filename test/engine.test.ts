@@ -205,6 +205,28 @@ describe("'single' mode", () => {
 		origin.fault(path, undefined);
 	});
 
+	it('a plain GET answered with an error status: its body is cancelled at once, not left holding its connection until the end', async () => {
+		const path = '/single-503.bin';
+		const object = origin.put(path, { size: 32 * 1024 * KiB, seed: 23 });
+		// The first answer is a 503 with a body far larger than the socket's buffers (retried).
+		origin.fault(path, ({ count }) => (count === 1 ? { status: 503, body: 'x'.repeat(16 * 1024 * KiB) } : undefined));
+		const kept: Response[] = [];
+		const fetch: typeof globalThis.fetch = async (input, init) => {
+			const response = await globalThis.fetch(input, init);
+			kept.push(response);
+			return response;
+		};
+		const download = new ParallelGetStream(origin.url(path), { ...fast, fetch, concurrency: 1 });
+		const reader = download.readable.getReader();
+		expect((await reader.read()).done).toBe(false);
+		// Nobody reads on: the download is still open.
+		await vi.waitFor(() => expect(origin.requestsTo(path)[0]).toMatchObject({ status: 503, aborted: true }), { timeout: 10_000, interval: 20 });
+		expect(download.stats.loaded).toBeLessThan(object.size);
+		await reader.cancel('enough');
+		origin.fault(path, undefined);
+		await origin.whenIdle();
+	});
+
 	it('a plain GET of unknown length (chunked) gives no checkpoint, even where it accepts ranges: its size is not known', async () => {
 		const path = '/single-chunked.bin';
 		origin.put(path, { size: 4 * chunkSize, seed: 18 });
