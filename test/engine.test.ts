@@ -227,6 +227,16 @@ describe("'single' mode", () => {
 		await origin.whenIdle();
 	});
 
+	it('a plain GET whose length contradicts `size`: the download fails, and nothing is left in flight', async () => {
+		const path = '/single-contradicted.bin';
+		const object = origin.put(path, { size: 32 * 1024 * KiB, seed: 24 });
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 1, size: object.size + 1 });
+		expect(await rejection(drain(download.readable))).toMatchObject({ name: 'UnexpectedResponseError', status: 200 });
+		await origin.whenIdle();
+		expect(origin.requestsTo(path)).toMatchObject([{ status: 200, aborted: true }]);
+		expect(download.stats).toMatchObject({ requests: 1, inFlight: 0, transferring: 0, bufferedBytes: 0 });
+	});
+
 	it('a plain GET of unknown length (chunked) gives no checkpoint, even where it accepts ranges: its size is not known', async () => {
 		const path = '/single-chunked.bin';
 		origin.put(path, { size: 4 * chunkSize, seed: 18 });
