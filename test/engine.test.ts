@@ -193,6 +193,27 @@ describe('a resumed download verifies on from its hash only as the README says',
 	});
 });
 
+describe('an empty object', () => {
+	it.each([
+		['416 `bytes */0`', {}],
+		['an empty 200', { acceptRanges: false }],
+	])('%s: an empty stream, and nothing left in flight', async (_case, spec) => {
+		const path = `/empty-${_case.length}.bin`;
+		origin.put(path, { size: 0, ...spec });
+		const download = new ParallelGetStream(origin.url(path), fast);
+		expect(await drain(download.readable)).toMatchObject({ length: 0 });
+		expect(await download.info).toMatchObject({ mode: 'empty', size: 0 });
+		expect(download.stats).toMatchObject({ requests: 1, inFlight: 0, transferring: 0, loaded: 0 });
+	});
+
+	it('a `size` that an empty object contradicts fails with UnexpectedResponseError', async () => {
+		const path = '/empty-contradicted.bin';
+		origin.put(path, { size: 0 });
+		const download = new ParallelGetStream(origin.url(path), { ...fast, size: 10 });
+		expect(await rejection(drain(download.readable))).toMatchObject({ name: 'UnexpectedResponseError', message: expect.stringContaining('the object has 0 bytes, not the 10 given as `size`') });
+	});
+});
+
 describe("'single' mode", () => {
 	it.each(['Bytes', 'BYTES'])('`Accept-Ranges: %s` on a plain GET is `bytes`: the download can be resumed', async (value) => {
 		const path = `/single-accept-${value}.bin`;
