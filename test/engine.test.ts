@@ -89,38 +89,6 @@ describe('discovery', () => {
 		origin.fault(path, undefined);
 		await origin.whenIdle();
 	});
-
-	it('a retried discovery sends the first round once: after it, every slot reads again', async () => {
-		const path = '/round-once.bin';
-		const size = 8 * chunkSize;
-		const object = origin.put(path, { size, seed: 25 });
-		// Discovery's first answer is a 503 (retried). Then each pinned request waits until two are
-		// in flight together, which both slots reading make happen; 5 s at most.
-		let release!: (together: boolean) => void;
-		const together = new Promise<boolean>((resolve) => {
-			release = resolve;
-		});
-		const timer = setTimeout(() => release(false), 5000);
-		let pinned = 0;
-		let refused = false;
-		origin.fault(path, ({ headers }) => {
-			if (headers['if-match'] !== undefined) {
-				if (++pinned === 2) release(true);
-				return { until: together };
-			}
-			if (!refused && headers.range?.startsWith('bytes=0-')) {
-				refused = true;
-				return { status: 503 };
-			}
-			return undefined;
-		});
-		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 2, size });
-		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
-		clearTimeout(timer);
-		expect(refused).toBe(true);
-		expect(await together).toBe(true);
-		origin.fault(path, undefined);
-	});
 });
 
 describe('the end', () => {
