@@ -57,6 +57,27 @@ describe('discovery', () => {
 		expect(kept.length).toBeGreaterThan(1);
 	});
 
+	it.each([
+		['same-origin (Node fetch)', false],
+		["cross-origin (a response of type 'cors')", true],
+	])('%s: retries exhausted on network errors say where to look only cross-origin', async (_case, cors) => {
+		const path = `/dropped-${cors}.bin`;
+		origin.put(path, { size: 4 * chunkSize, seed: 26 });
+		// Chunk 2's connection is dropped every time, before any answer.
+		origin.fault(path, ({ range }) => (range?.start === 2 * chunkSize ? { dropConnection: true } : undefined));
+		const fetch: typeof globalThis.fetch = async (input, init) => {
+			const response = await globalThis.fetch(input, init);
+			if (cors) Object.defineProperty(response, 'type', { value: 'cors' });
+			return response;
+		};
+		const download = new ParallelGetStream(origin.url(path), { ...fast, fetch, concurrency: 2, retry: { limit: 1, delay: () => 1 } });
+		const error = await rejection(drain(download.readable));
+		expect(error).toMatchObject({ name: 'RetriesExhaustedError', attempts: 2 });
+		expect(error.message.includes('cross-origin: check that the server allows If-Match and If-Unmodified-Since')).toBe(cors);
+		origin.fault(path, undefined);
+		await origin.whenIdle();
+	});
+
 	it('a first round that discovery does not keep (the server ignores Range) is let go at once, not when the download ends', async () => {
 		const path = '/round-let-go.bin';
 		const size = 32 * 1024 * KiB;
