@@ -254,7 +254,6 @@ export class Engine implements Download {
 					plan.chunks.set(0, head);
 					// The slot held for discovery since the first round went out is its run's now.
 					if (this.#early) this.slots.leave('slot');
-					this.#early = false;
 					this.#resolveDiscovered(true);
 					new RangeRequest(this, [head], opened).start();
 					// The other chunks start once the first bytes are handed out (see PullSource), or on
