@@ -284,12 +284,12 @@ export class Engine implements Download {
 		plan.size = resume.size;
 		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
 		plan.nextStart = 0;
-		this.#resolveDiscovered(true);
+		// No request waits for `discovered`: each is pinned from the first. Called from `start()`, so
+		// no `pull()` waits yet either.
 		if (plan.totalChunks === 0) {
 			// Nothing left: an empty stream, and no request.
 			const { pin } = resume;
 			this.#resolveInfo(this.#verification.describe({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) }));
-			this.wake();
 			return;
 		}
 		this.schedule();
