@@ -451,6 +451,17 @@ describe('normalizeOptions - each bad option gets its own typed error, and each 
 		expect(normalizeOptions({ concurrency: 8, chunkSize: 1024, maxBuffer: 2048 })).toMatchObject({ concurrency: 8, auto: undefined });
 	});
 
+	it('`integrity` with a checkpoint past 0 that carries no `hash`: a TypeError naming both, as the README says', () => {
+		const integrity = `sha256-${'A'.repeat(43)}=`;
+		const resume = { url, offset: 10, size: 100, etag: '"e"' };
+		const error = rejection({ integrity, resume });
+		expect(error.constructor).toBe(TypeError);
+		expect(error.message).toMatch(/^Expected `resume` to carry the hash of the 10 bytes before its offset \(`resume.hash`\), to verify `integrity` over the whole object/);
+		// At offset 0 there is nothing before it to prove; without `integrity`, nothing to verify.
+		expect(normalizeOptions({ integrity, resume: { ...resume, offset: 0 } }).resume).toMatchObject({ offset: 0 });
+		expect(normalizeOptions({ resume }).resume).toMatchObject({ offset: 10 });
+	});
+
 	it('`headers` are added to the inherited ones (a Request input’s), over them, on a copy', () => {
 		const inherited = new Headers({ 'x-a': '1', 'x-c': '3' });
 		const { headers } = normalizeOptions({ headers: { 'X-A': '2', 'x-b': '1' } }, inherited);
