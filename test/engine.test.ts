@@ -113,6 +113,26 @@ describe('discovery', () => {
 });
 
 describe('the end', () => {
+	it('cancelled with the window full: the bytes it held are let go, for a download still referenced', async () => {
+		const path = '/cancel-memory.bin';
+		const MiB = 1024 * KiB;
+		origin.put(path, { size: 256 * MiB, seed: 28 });
+		const download = new ParallelGetStream(origin.url(path), { chunkSize: 4 * MiB, concurrency: 4, maxBuffer: 32 * MiB, hedge: false, overlap: false });
+		const reader = download.readable.getReader();
+		await reader.read();
+		// The reader stops: the window fills up to the budget.
+		await vi.waitFor(() => expect(download.stats.bufferedBytes).toBeGreaterThan(12 * MiB), { timeout: 20_000, interval: 20 });
+		await origin.whenIdle();
+		gc!();
+		const held = process.memoryUsage().arrayBuffers;
+		await reader.cancel('enough');
+		gc!();
+		await new Promise((resolve) => setImmediate(resolve));
+		gc!();
+		expect(held - process.memoryUsage().arrayBuffers).toBeGreaterThan(8 * MiB);
+		expect(download.stats.bufferedBytes).toBe(0);
+	});
+
 	it('a download that fails with nobody awaiting `info` leaves no unhandled rejection', async () => {
 		const rejections: unknown[] = [];
 		const onRejection = (reason: unknown): void => void rejections.push(reason);
