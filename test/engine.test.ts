@@ -112,6 +112,26 @@ describe('discovery', () => {
 	});
 });
 
+describe("'auto'", () => {
+	it('two resets among many answers are not taken for pushback: every answer that passes its checks counts', async () => {
+		const path = '/auto-two-resets.bin';
+		const object = origin.put(path, { size: 24 * chunkSize, seed: 29 });
+		// The 10th and 11th requests break off 1000 bytes in (retried): at least six answers passed before them.
+		const broken = new Set<number>();
+		origin.fault(path, ({ count }) => {
+			if (count !== 10 && count !== 11) return undefined;
+			broken.add(count);
+			return { resetAfterBytes: 1000 };
+		});
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: { min: 1, max: 4 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(broken.size).toBe(2);
+		expect(download.stats.retries).toBeGreaterThanOrEqual(2);
+		expect(download.stats.concurrencyChanges.map((change) => change.reason)).not.toContain('reset');
+		origin.fault(path, undefined);
+	});
+});
+
 describe('the end', () => {
 	it('cancelled with the window full: the bytes it held are let go, for a download still referenced', async () => {
 		const path = '/cancel-memory.bin';
