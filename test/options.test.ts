@@ -254,3 +254,237 @@ describe('error objects', () => {
 		expect(changed.message).toBe('The object changed during the download: ETag');
 	});
 });
+
+describe('normalizeOptions - each bad option gets its own typed error, and each good one its value', () => {
+	const MiB = 1024 ** 2;
+	const safe = Number.MAX_SAFE_INTEGER;
+
+	/** What normalizeOptions threw, which must be the expected class itself (a RangeError is no TypeError). */
+	function rejection(options: unknown, inherited?: Headers): Error {
+		try {
+			normalizeOptions(options as never, inherited);
+		} catch (error) {
+			return error as Error;
+		}
+		throw new Error(`accepted ${JSON.stringify(options)}`);
+	}
+
+	it.each([
+		[null, TypeError, 'Expected `options` to be an object, got `null`'],
+		[5, TypeError, 'Expected `options` to be an object, got `5` (number)'],
+		['fast', TypeError, 'Expected `options` to be an object, got `"fast"` (string)'],
+		[{ concurrency: 0 }, RangeError, 'Expected `concurrency` to be an integer from 1 to 256, got `0` (number)'],
+		[{ concurrency: 257 }, RangeError, 'Expected `concurrency` to be an integer from 1 to 256, got `257` (number)'],
+		[{ concurrency: 2.5 }, TypeError, 'Expected `concurrency` to be an integer from 1 to 256, got `2.5` (number)'],
+		[{ concurrency: null }, TypeError, "Expected `concurrency` to be an integer from 1 to 256, `'auto'` or `{ min, max }`, got `null`"],
+		[{ concurrency: true }, TypeError, "Expected `concurrency` to be an integer from 1 to 256, `'auto'` or `{ min, max }`, got `true` (boolean)"],
+		[{ concurrency: { min: 257 } }, RangeError, 'Expected `concurrency.min` to be an integer from 1 to 256, got `257` (number)'],
+		[{ concurrency: { min: '2' } }, TypeError, 'Expected `concurrency.min` to be an integer from 1 to 256, got `"2"` (string)'],
+		[{ concurrency: { max: 0 } }, RangeError, 'Expected `concurrency.max` to be an integer from 1 to 256, got `0` (number)'],
+		[{ concurrency: { min: 3, max: 2 } }, RangeError, 'Expected `concurrency.max` to be at least `concurrency.min` (3), got `2` (number)'],
+		[{ chunkSize: 0 }, RangeError, `Expected \`chunkSize\` to be an integer from 1 to ${safe}, got \`0\` (number)`],
+		[{ chunkSize: '1' }, TypeError, `Expected \`chunkSize\` to be an integer from 1 to ${safe}, got \`"1"\` (string)`],
+		[{ maxBuffer: 0 }, RangeError, `Expected \`maxBuffer\` to be an integer from 1 to ${safe}, got \`0\` (number)`],
+		[{ chunkSize: 1024, maxBuffer: 1023 }, RangeError, 'Expected `maxBuffer` to be at least `chunkSize` (1024), got `1023` (number)'],
+		[{ concurrency: { min: 3 }, chunkSize: 1024, maxBuffer: 3071 }, RangeError, 'Expected `maxBuffer` to hold `concurrency.min` x `chunkSize` (3072), got `3071` (number)'],
+		[{ size: -1 }, RangeError, `Expected \`size\` to be an integer from 0 to ${safe}, got \`-1\` (number)`],
+		[{ size: 2 ** 53 }, RangeError, `Expected \`size\` to be an integer from 0 to ${safe}, got \`9007199254740992\` (number)`],
+		[{ size: '10' }, TypeError, `Expected \`size\` to be an integer from 0 to ${safe}, got \`"10"\` (string)`],
+		[{ stallTimeout: 0 }, RangeError, 'Expected `stallTimeout` to be an integer from 1 to 2147483647, got `0` (number)'],
+		[{ stallTimeout: 2 ** 31 }, RangeError, 'Expected `stallTimeout` to be an integer from 1 to 2147483647, got `2147483648` (number)'],
+		[{ retry: 1001 }, RangeError, 'Expected `retry` to be an integer from 0 to 1000, got `1001` (number)'],
+		[{ retry: 0.5 }, TypeError, 'Expected `retry` to be an integer from 0 to 1000, got `0.5` (number)'],
+		[{ retry: null }, TypeError, 'Expected `retry` to be a number or an object, got `null`'],
+		[{ retry: true }, TypeError, 'Expected `retry` to be a number or an object, got `true` (boolean)'],
+		[{ retry: { limit: -1 } }, RangeError, 'Expected `retry.limit` to be an integer from 0 to 1000, got `-1` (number)'],
+		[{ retry: { limit: 1001 } }, RangeError, 'Expected `retry.limit` to be an integer from 0 to 1000, got `1001` (number)'],
+		[{ retry: { delay: 'x' } }, TypeError, 'Expected `retry.delay` to be a function, got `"x"` (string)'],
+		[{ retry: { backoffLimit: -1 } }, RangeError, `Expected \`retry.backoffLimit\` to be an integer from 0 to ${safe}, got \`-1\` (number)`],
+		[{ retry: { maxRetryAfter: -1 } }, RangeError, `Expected \`retry.maxRetryAfter\` to be an integer from 0 to ${safe}, got \`-1\` (number)`],
+		[{ retry: { jitter: 'no' } }, TypeError, 'Expected `retry.jitter` to be a boolean, got `"no"` (string)'],
+		[{ hedge: null }, TypeError, 'Expected `hedge` to be a boolean or an object, got `null`'],
+		[{ hedge: 100 }, TypeError, 'Expected `hedge` to be a boolean or an object, got `100` (number)'],
+		[{ hedge: { after: 0 } }, RangeError, 'Expected `hedge.after` to be an integer from 1 to 2147483647, got `0` (number)'],
+		[{ hedge: { after: 2 ** 31 } }, RangeError, 'Expected `hedge.after` to be an integer from 1 to 2147483647, got `2147483648` (number)'],
+		[{ hedge: { max: -1 } }, RangeError, `Expected \`hedge.max\` to be an integer from 0 to ${safe}, got \`-1\` (number)`],
+		[{ hedge: { max: 1.5 } }, TypeError, `Expected \`hedge.max\` to be an integer from 0 to ${safe}, got \`1.5\` (number)`],
+		[{ signal: null }, TypeError, 'Expected `signal` to be an AbortSignal, got `null`'],
+		[{ signal: { aborted: false } }, TypeError, 'Expected `signal` to be an AbortSignal, got `[object Object]` (object)'],
+		[{ signal: { aborted: 'no', addEventListener() {} } }, TypeError, 'Expected `signal` to be an AbortSignal, got `[object Object]` (object)'],
+		[{ signal: { addEventListener() {} } }, TypeError, 'Expected `signal` to be an AbortSignal, got `[object Object]` (object)'],
+		[{ ky: {} }, TypeError, 'Expected `ky` to be a ky instance (a function), got `[object Object]` (object)'],
+		[{ fetch: 'fetch' }, TypeError, 'Expected `fetch` to be a function, got `"fetch"` (string)'],
+		[{ onProgress: {} }, TypeError, 'Expected `onProgress` to be a function, got `[object Object]` (object)'],
+		[{ allowUnpinned: 1 }, TypeError, 'Expected `allowUnpinned` to be a boolean, got `1` (number)'],
+		[{ overlap: 'no' }, TypeError, 'Expected `overlap` to be a boolean, got `"no"` (string)'],
+		[{ verify: 0 }, TypeError, 'Expected `verify` to be a boolean, got `0` (number)'],
+		[{ headers: 42 }, TypeError, 'Expected `headers` to be a Headers, a record or a list of pairs, got `42` (number)'],
+		[{ headers: { Range: 'bytes=0-1' } }, TypeError, '`headers` must not contain `range`: the library sets it on each request (got `"bytes=0-1"` (string))'],
+	])('%o: its class and message', (options, type, message) => {
+		const error = rejection(options);
+		expect(error.constructor).toBe(type);
+		expect(error.message).toBe(message);
+	});
+
+	it('a function with the members of a signal is not an AbortSignal', () => {
+		const fake = Object.assign(() => undefined, { aborted: false, addEventListener() {} });
+		const error = rejection({ signal: fake });
+		expect(error.constructor).toBe(TypeError);
+		expect(error.message).toMatch(/^Expected `signal` to be an AbortSignal, got /);
+	});
+
+	it('headers that Headers cannot take: the TypeError carries what Headers threw as its cause', () => {
+		const error = rejection({ headers: [['only-a-name']] });
+		expect(error.constructor).toBe(TypeError);
+		expect(error.message).toBe('Expected `headers` to be a Headers, a record or a list of pairs, got `[object Array]` (object)');
+		expect(error.cause).toBeInstanceOf(TypeError);
+	});
+
+	it('the defaults, as the README gives them', () => {
+		for (const options of [undefined, {}]) {
+			const { headers, retry: { delay, ...retry }, ...rest } = normalizeOptions(options);
+			expect(rest).toStrictEqual({
+				concurrency: 8,
+				auto: undefined,
+				maxBuffer: 128 * MiB,
+				chunkSize: 8 * MiB,
+				signal: undefined,
+				ky: undefined,
+				fetch: undefined,
+				stallTimeout: 30_000,
+				size: undefined,
+				allowUnpinned: false,
+				hedge: { after: 100, max: undefined },
+				overlap: true,
+				onProgress: undefined,
+				integrity: undefined,
+				verify: true,
+				resume: undefined,
+			});
+			expect(retry).toStrictEqual({ limit: 5, backoffLimit: 10_000, maxRetryAfter: 60_000, jitter: true });
+			expect([1, 2, 3, 5].map(delay)).toEqual([250, 500, 1000, 4000]);
+			expect([...headers]).toEqual([]);
+		}
+		// A number is `{ limit }`, with the other defaults.
+		const { retry } = normalizeOptions({ retry: 2 });
+		expect({ ...retry, delay: retry.delay(4) }).toStrictEqual({ limit: 2, delay: 2000, backoffLimit: 10_000, maxRetryAfter: 60_000, jitter: true });
+		const partial = normalizeOptions({ retry: {} }).retry;
+		expect({ ...partial, delay: partial.delay(2) }).toStrictEqual({ limit: 5, delay: 500, backoffLimit: 10_000, maxRetryAfter: 60_000, jitter: true });
+		expect(normalizeOptions({ hedge: true }).hedge).toStrictEqual({ after: 100, max: undefined });
+		expect(normalizeOptions({ hedge: {} }).hedge).toStrictEqual({ after: 100, max: undefined });
+	});
+
+	it('the values given, each where it belongs', () => {
+		const signal = new AbortController().signal;
+		const delay = (attempt: number): number => attempt;
+		const fetch: typeof globalThis.fetch = async () => new Response('');
+		const onProgress = (): void => {};
+		const instance = ky.create({});
+		const { headers, ...rest } = normalizeOptions({
+			concurrency: 3,
+			maxBuffer: 5000,
+			chunkSize: 1000,
+			signal,
+			ky: instance,
+			fetch,
+			retry: { limit: 0, delay, backoffLimit: 0, maxRetryAfter: 0, jitter: false },
+			stallTimeout: false,
+			size: 0,
+			allowUnpinned: true,
+			hedge: false,
+			overlap: false,
+			onProgress,
+			verify: false,
+		});
+		expect(rest).toStrictEqual({
+			concurrency: 3,
+			auto: undefined,
+			maxBuffer: 5000,
+			chunkSize: 1000,
+			signal,
+			ky: instance,
+			fetch,
+			retry: { limit: 0, delay, backoffLimit: 0, maxRetryAfter: 0, jitter: false },
+			stallTimeout: false,
+			size: 0,
+			allowUnpinned: true,
+			hedge: undefined,
+			overlap: false,
+			onProgress,
+			integrity: undefined,
+			verify: false,
+			resume: undefined,
+		});
+		expect([...headers]).toEqual([]);
+		// Something shaped like a signal is taken as one (a signal from another realm or polyfill).
+		const like = { aborted: false, addEventListener() {} };
+		expect(normalizeOptions({ signal: like as never }).signal).toBe(like);
+		expect(normalizeOptions({ hedge: { after: 7, max: 0 } }).hedge).toStrictEqual({ after: 7, max: 0 });
+	});
+
+	it('the bounds themselves are allowed', () => {
+		expect(normalizeOptions({ concurrency: 1 }).concurrency).toBe(1);
+		expect(normalizeOptions({ concurrency: 256 }).concurrency).toBe(256);
+		expect(normalizeOptions({ retry: 0 }).retry.limit).toBe(0);
+		expect(normalizeOptions({ retry: 1000 }).retry.limit).toBe(1000);
+		expect(normalizeOptions({ retry: { limit: 1000 } }).retry.limit).toBe(1000);
+		expect(normalizeOptions({ stallTimeout: 1 }).stallTimeout).toBe(1);
+		expect(normalizeOptions({ stallTimeout: 2 ** 31 - 1 }).stallTimeout).toBe(2 ** 31 - 1);
+		expect(normalizeOptions({ hedge: { after: 1 } }).hedge).toStrictEqual({ after: 1, max: undefined });
+		expect(normalizeOptions({ hedge: { after: 2 ** 31 - 1 } }).hedge).toStrictEqual({ after: 2 ** 31 - 1, max: undefined });
+		expect(normalizeOptions({ size: Number.MAX_SAFE_INTEGER }).size).toBe(Number.MAX_SAFE_INTEGER);
+		expect(normalizeOptions({ chunkSize: 1 })).toMatchObject({ chunkSize: 1, maxBuffer: 128 * MiB });
+		// `maxBuffer` may be one chunk exactly.
+		expect(normalizeOptions({ chunkSize: 1024, maxBuffer: 1024 })).toMatchObject({ chunkSize: 1024, maxBuffer: 1024 });
+	});
+
+	it('`concurrency` bounds: `max` defaults to 64 or `min`, may equal `min`, and is held to what the budget holds', () => {
+		expect(normalizeOptions({ concurrency: { max: 3 } })).toMatchObject({ concurrency: 3, auto: { min: 1, max: 3 } });
+		expect(normalizeOptions({ concurrency: { min: 5, max: 5 } })).toMatchObject({ concurrency: 5, auto: { min: 5, max: 5 } });
+		// `max` follows a `min` above 64; the default budget grows to hold `min` connections' window.
+		expect(normalizeOptions({ concurrency: { min: 100 } })).toMatchObject({ concurrency: 100, auto: { min: 100, max: 100 }, maxBuffer: 2 * 100 * 8 * MiB });
+		expect(normalizeOptions({ concurrency: { min: 256, max: 256 } })).toMatchObject({ concurrency: 256, auto: { min: 256, max: 256 } });
+		// A budget of exactly `min` chunks is enough.
+		expect(normalizeOptions({ concurrency: { min: 3 }, chunkSize: 1024, maxBuffer: 3072 })).toMatchObject({ concurrency: 3, auto: { min: 3, max: 3 } });
+		expect(normalizeOptions({ concurrency: { min: 2, max: 8 }, chunkSize: 1024, maxBuffer: 5000 })).toMatchObject({ concurrency: 4, auto: { min: 2, max: 4 } });
+		// A fixed setting is not held to the budget (the window is, see "Memory").
+		expect(normalizeOptions({ concurrency: 8, chunkSize: 1024, maxBuffer: 2048 })).toMatchObject({ concurrency: 8, auto: undefined });
+	});
+
+	it('`integrity` with a checkpoint past 0 that carries no `hash`: a TypeError naming both, as the README says', () => {
+		const integrity = `sha256-${'A'.repeat(43)}=`;
+		const resume = { url, offset: 10, size: 100, etag: '"e"' };
+		const error = rejection({ integrity, resume });
+		expect(error.constructor).toBe(TypeError);
+		expect(error.message).toMatch(/^Expected `resume` to carry the hash of the 10 bytes before its offset \(`resume.hash`\), to verify `integrity` over the whole object/);
+		// At offset 0 there is nothing before it to prove; without `integrity`, nothing to verify.
+		expect(normalizeOptions({ integrity, resume: { ...resume, offset: 0 } }).resume).toMatchObject({ offset: 0 });
+		expect(normalizeOptions({ resume }).resume).toMatchObject({ offset: 10 });
+	});
+
+	it('`headers` are added to the inherited ones (a Request input’s), over them, on a copy', () => {
+		const inherited = new Headers({ 'x-a': '1', 'x-c': '3' });
+		const { headers } = normalizeOptions({ headers: { 'X-A': '2', 'x-b': '1' } }, inherited);
+		expect([...headers]).toEqual([['x-a', '2'], ['x-b', '1'], ['x-c', '3']]);
+		expect([...inherited]).toEqual([['x-a', '1'], ['x-c', '3']]);
+		expect([...normalizeOptions({}, inherited).headers]).toEqual([['x-a', '1'], ['x-c', '3']]);
+		expect(normalizeOptions({}, inherited).headers).not.toBe(inherited);
+	});
+});
+
+describe('normalizeOptions - an array is not an options object', () => {
+	it.each([
+		[{ concurrency: [4] }, "Expected `concurrency` to be an integer from 1 to 256, `'auto'` or `{ min, max }`, got `[object Array]` (object)"],
+		[{ retry: [3] }, 'Expected `retry` to be a number or an object, got `[object Array]` (object)'],
+		[{ hedge: [100] }, 'Expected `hedge` to be a boolean or an object, got `[object Array]` (object)'],
+		[[], 'Expected `options` to be an object, got `[object Array]` (object)'],
+	])('%o throws instead of being read as an object of options (`concurrency: [4]` ran as `auto` up to 16)', (options, message) => {
+		expect(() => normalizeOptions(options as never)).toThrow(TypeError);
+		expect(() => normalizeOptions(options as never)).toThrow(message);
+	});
+
+	it('`stallTimeout: true`: the message names `false` among the allowed values', () => {
+		expect(() => normalizeOptions({ stallTimeout: true as never })).toThrow(TypeError);
+		expect(() => normalizeOptions({ stallTimeout: true as never })).toThrow('Expected `stallTimeout` to be an integer from 1 to 2147483647 or `false`, got `true` (boolean)');
+	});
+});

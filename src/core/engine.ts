@@ -254,7 +254,6 @@ export class Engine implements Download {
 					plan.chunks.set(0, head);
 					// The slot held for discovery since the first round went out is its run's now.
 					if (this.#early) this.slots.leave('slot');
-					this.#early = false;
 					this.#resolveDiscovered(true);
 					new RangeRequest(this, [head], opened).start();
 					// The other chunks start once the first bytes are handed out (see PullSource), or on
@@ -285,12 +284,12 @@ export class Engine implements Download {
 		plan.size = resume.size;
 		plan.totalChunks = Math.ceil((resume.size - resume.offset) / this.options.chunkSize);
 		plan.nextStart = 0;
-		this.#resolveDiscovered(true);
+		// No request waits for `discovered`: each is pinned from the first. Called from `start()`, so
+		// no `pull()` waits yet either.
 		if (plan.totalChunks === 0) {
 			// Nothing left: an empty stream, and no request.
 			const { pin } = resume;
 			this.#resolveInfo(this.#verification.describe({ size: resume.size, mode: 'parallel', resumedFrom: resume.offset, ...(pin.kind === 'etag' ? { etag: pin.etag } : { lastModified: pin.lastModified }) }));
-			this.wake();
 			return;
 		}
 		this.schedule();
@@ -351,9 +350,11 @@ export class Engine implements Download {
 			return;
 		}
 		this.plan.totalChunks = 1;
-		// A 200 carries a range-able object only where the server says it accepts ranges (RFC 9110 §14.3).
+		// Streamed whole, the body is a 200's (discovery's `whole` or the plain GET's): it carries a
+		// range-able object only where the server says it accepts ranges (RFC 9110 §14.3). Headers
+		// come with their whitespace stripped (Fetch: normalize).
 		const { response } = opened;
-		const ranges = response.status === 206 || response.headers.get('accept-ranges')?.trim().toLowerCase() === 'bytes';
+		const ranges = response.headers.get('accept-ranges')?.toLowerCase() === 'bytes';
 		if (ranges && length !== undefined) this.#pinned = resumable(pinFromHeaders(response.headers), length);
 		this.#info(response, length, 'single');
 		const chunk = this.plan.addChunk(0);

@@ -253,7 +253,7 @@ export function normalizeRetry(retry: unknown): Required<RetryOptions> {
 			jitter: true,
 		};
 	}
-	if (typeof retry !== 'object' || retry === null) {
+	if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) {
 		throw new TypeError(`Expected \`retry\` to be a number or an object, got ${describeValue(retry)}`);
 	}
 	const options = retry as RetryOptions;
@@ -269,7 +269,7 @@ export function normalizeRetry(retry: unknown): Required<RetryOptions> {
 function normalizeHedge(hedge: unknown): NormalizedOptions['hedge'] {
 	if (hedge === false) return undefined;
 	if (hedge === undefined || hedge === true) return { after: DEFAULT_HEDGE_AFTER, max: undefined };
-	if (typeof hedge !== 'object' || hedge === null) {
+	if (typeof hedge !== 'object' || hedge === null || Array.isArray(hedge)) {
 		throw new TypeError(`Expected \`hedge\` to be a boolean or an object, got ${describeValue(hedge)}`);
 	}
 	const options = hedge as HedgeOptions;
@@ -282,7 +282,7 @@ function normalizeHedge(hedge: unknown): NormalizedOptions['hedge'] {
 /** `concurrency`: a fixed number, or the bounds of `'auto'` (`max` not yet held to the budget). */
 function normalizeConcurrency(value: unknown): { concurrency: number; auto: { min: number; max: number } | undefined } {
 	if (value === 'auto') return { concurrency: DEFAULT_AUTO_MAX, auto: { min: DEFAULT_AUTO_MIN, max: DEFAULT_AUTO_MAX } };
-	if (typeof value === 'object' && value !== null) {
+	if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
 		const bounds = value as ConcurrencyBounds;
 		const min = integerOption('concurrency.min', bounds.min, DEFAULT_AUTO_MIN, 1, MAX_CONCURRENCY);
 		const max = integerOption('concurrency.max', bounds.max, Math.max(min, DEFAULT_AUTO_MAX), 1, MAX_CONCURRENCY);
@@ -317,7 +317,7 @@ export function normalizeHeaders(name: string, value: unknown, into = new Header
 
 /** Validates every option eagerly and returns a fresh object; the caller's object is not mutated. */
 export function normalizeOptions(options: ParallelGetOptions | undefined, inherited?: Headers): NormalizedOptions {
-	if (options !== undefined && (typeof options !== 'object' || options === null)) {
+	if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
 		throw new TypeError(`Expected \`options\` to be an object, got ${describeValue(options)}`);
 	}
 	const o = options ?? {};
@@ -330,6 +330,9 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describeValue(ky)}`);
 	}
 	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
+	if (o.stallTimeout !== undefined && o.stallTimeout !== false && typeof o.stallTimeout !== 'number') {
+		throw new TypeError(`Expected \`stallTimeout\` to be an integer from 1 to 2147483647 or \`false\`, got ${describeValue(o.stallTimeout)}`);
+	}
 	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
 	const chunkSize = integerOption('chunkSize', o.chunkSize, DEFAULT_CHUNK_SIZE, 1);
 	let { concurrency, auto } = normalizeConcurrency(o.concurrency);
@@ -341,11 +344,12 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		throw new RangeError(`Expected \`maxBuffer\` to be at least \`chunkSize\` (${chunkSize}), got ${describeValue(maxBuffer)}`);
 	}
 	if (auto) {
-		// Every connection needs one chunk of the budget at least.
-		const max = Math.max(auto.min, Math.min(auto.max, budgetLimit(maxBuffer, chunkSize)));
-		if (max === auto.min && auto.min * chunkSize > maxBuffer) {
+		// Every connection needs one chunk of the budget at least: then the budget holds `min`
+		// connections, and `max` is held to as many as it holds.
+		if (auto.min * chunkSize > maxBuffer) {
 			throw new RangeError(`Expected \`maxBuffer\` to hold \`concurrency.min\` x \`chunkSize\` (${auto.min * chunkSize}), got ${describeValue(maxBuffer)}`);
 		}
+		const max = Math.min(auto.max, budgetLimit(maxBuffer, chunkSize));
 		auto = { min: auto.min, max };
 		concurrency = max;
 	}
