@@ -4,7 +4,8 @@
  * resume-integrity.test.ts drive the same through the constructor).
  */
 import { describe, expect, it } from 'vitest';
-import { normalizeResume } from '../src/core/checkpoint.ts';
+import { checkResumeDigest, normalizeResume, type ResumePoint } from '../src/core/checkpoint.ts';
+import type { ExpectedDigest } from '../src/integrity/digest.ts';
 
 const etag = '"e"';
 /** A `resume.hash` that passes every check, for a checkpoint at offset 500 (CRC-64/NVME: 8 bytes). */
@@ -58,8 +59,34 @@ describe('normalizeResume - what `resume.hash` may be, each refusal naming its f
 		['a digest that is a number', { digest: 12_345_678_901 }, /`resume.hash.digest` to be a base64 crc64nvme digest, got `12345678901` \(number\)/],
 		['an empty source', { source: '' }, /`resume.hash.source` to be a string, got `""`/],
 		['a source that is not a string', { source: 5 }, /`resume.hash.source` to be a string, got `5`/],
+		// "1234" is base64 of 3 bytes.
+		['a state that is a number', { state: 1234 }, /`resume.hash.state` to be base64, got `1234` \(number\)/],
+		['a state that is not base64', { state: '***' }, /`resume.hash.state` to be base64, got `"\*\*\*"`/],
 	])('%s', (_, change, message) => {
 		expect(() => normalizeResume({ ...at500, hash: { ...hash, ...change } }, undefined)).toThrow(TypeError);
 		expect(() => normalizeResume({ ...at500, hash: { ...hash, ...change } }, undefined)).toThrow(message);
+	});
+});
+
+describe('checkResumeDigest - the checkpoint\'s hash must be of the digest `integrity` gives', () => {
+	const digest = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+	const resume: ResumePoint = {
+		offset: 500,
+		size: 1000,
+		pin: { kind: 'etag', etag, lastModified: undefined },
+		hash: { algorithm: 'crc64nvme', digest, source: 'integrity', state: Uint8Array.of(0) },
+	};
+	const integrity = (...values: Uint8Array[]): ExpectedDigest => ({ algorithm: 'crc64nvme', values, encoding: 'base64', source: 'integrity' });
+
+	it('refuses a digest that differs in any byte, even one that shares the others', () => {
+		expect(() => checkResumeDigest(resume, integrity(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 9)))).toThrow(
+			/`resume.hash` to verify the digest `integrity` gives: the checkpoint's crc64nvme is of another object/,
+		);
+		expect(() => checkResumeDigest(resume, integrity(Uint8Array.of(1, 9, 9, 9, 9, 9, 9, 9)))).toThrow(TypeError);
+	});
+
+	it('takes the checkpoint when any one of several values of `integrity` is its digest (SRI allows several)', () => {
+		expect(() => checkResumeDigest(resume, integrity(digest))).not.toThrow();
+		expect(() => checkResumeDigest(resume, integrity(Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9), digest))).not.toThrow();
 	});
 });

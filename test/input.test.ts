@@ -1,0 +1,30 @@
+/**
+ * `input` as `normalizeInput` reads it: a string, a URL or a GET Request; on a page (or in a
+ * worker) a string is resolved against the page's address, as fetch does.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { normalizeInput } from '../src/core/input.ts';
+
+afterEach(() => {
+	vi.unstubAllGlobals();
+});
+
+describe('normalizeInput', () => {
+	it('on a page, resolves a relative URL against the page, and says so when the text is no URL at all', () => {
+		vi.stubGlobal('location', { href: 'http://127.0.0.1:8999/app/page.html' });
+		expect(normalizeInput('files/big.iso').url).toBe('http://127.0.0.1:8999/app/files/big.iso');
+		expect(() => normalizeInput('http://[bad')).toThrow('Expected `input` to be an absolute http(s) URL or one relative to the page, got `http://[bad`');
+	});
+
+	it('without a page, asks for an absolute URL only', () => {
+		expect(() => normalizeInput('files/big.iso')).toThrow('Expected `input` to be an absolute http(s) URL, got `files/big.iso`');
+	});
+
+	it.each([
+		[null, 'null'],
+		[undefined, 'undefined'],
+		[{ href: 'http://127.0.0.1/x' }, 'object'],
+	])('names what it got instead of a string, a URL or a Request: %o', (input, got) => {
+		expect(() => normalizeInput(input)).toThrow(`Expected \`input\` to be a string, a URL or a Request, got ${got}`);
+	});
+});
