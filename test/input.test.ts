@@ -28,3 +28,26 @@ describe('normalizeInput', () => {
 		expect(() => normalizeInput(input)).toThrow(`Expected \`input\` to be a string, a URL or a Request, got ${got}`);
 	});
 });
+
+describe('normalizeInput - a Request', () => {
+	const url = 'http://127.0.0.1:8999/x';
+
+	it('keeps its fetch settings, and adds no referrer of its own to one that has the default', () => {
+		expect(normalizeInput(new Request(url)).settings).toStrictEqual({ credentials: 'same-origin', cache: 'default', redirect: 'follow', referrerPolicy: '', mode: 'cors' });
+	});
+
+	it('keeps a referrer of "no referrer" (the empty string): the requests must not send one either', () => {
+		expect(normalizeInput(new Request(url, { referrer: '' })).settings.referrer).toBe('');
+		expect(normalizeInput(new Request(url, { referrer: 'http://127.0.0.1:8999/page' })).settings.referrer).toBe('http://127.0.0.1:8999/page');
+	});
+
+	it('drops the mode of a page load (`navigate`, what a service worker sees), which no Request can be made with', () => {
+		class Navigation extends Request {
+			override get mode(): RequestMode {
+				return 'navigate';
+			}
+		}
+		expect(() => new Request(url, { mode: 'navigate' })).toThrow(TypeError);
+		expect(normalizeInput(new Navigation(url)).settings).not.toHaveProperty('mode');
+	});
+});
