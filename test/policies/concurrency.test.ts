@@ -237,6 +237,12 @@ describe('ConcurrencyPolicy - pushback', () => {
 		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter: 1000 })).toBe(3);
 	});
 
+	it('a Retry-After while the server was serving all the slots and what runs on top of them: one slot off', () => {
+		const { policy, clock } = at8();
+		// 8 slots + maxHedging(8) = 10 fit within 10: the fit cuts nothing, the refusal still does.
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 10, retryAfter: 1000 })).toBe(7);
+	});
+
 	it('the other 503s of the same burst cut no further; a later one at the limit found neither, one below it takes one more off', () => {
 		const { policy, clock } = at8();
 		refuse(policy, clock.at, 4);
@@ -314,6 +320,12 @@ describe('concurrency helpers', () => {
 		expect(efficiency({ concurrency: 2, throughput: 80 }, { concurrency: 4, throughput: 100 })).toBe(0.25);
 		expect(efficiency({ concurrency: 8, throughput: 80 }, { concurrency: 6, throughput: 80 })).toBeCloseTo(0);
 		expect(efficiency({ concurrency: 8, throughput: 80 }, { concurrency: 6, throughput: 60 })).toBe(1);
+		// Nothing to divide by (the same level, or no throughput before): 1 for a gain, 0 otherwise.
+		expect(efficiency({ concurrency: 4, throughput: 80 }, { concurrency: 4, throughput: 81 })).toBe(1);
+		expect(efficiency({ concurrency: 4, throughput: 80 }, { concurrency: 4, throughput: 80 })).toBe(0);
+		expect(efficiency({ concurrency: 4, throughput: 80 }, { concurrency: 4, throughput: 60 })).toBe(0);
+		expect(efficiency({ concurrency: 4, throughput: 0 }, { concurrency: 8, throughput: 1 })).toBe(1);
+		expect(efficiency({ concurrency: 4, throughput: 0 }, { concurrency: 8, throughput: 0 })).toBe(0);
 	});
 
 	it('paidFor - the connections a partial gain paid for, between the two levels', () => {
