@@ -245,12 +245,9 @@ export class ConcurrencyPolicy {
 						this.#doubt = level;
 						return;
 					}
+					// Both fell short against the same base, so the better one does too: it settles.
 					if (this.#doubt.throughput > level.throughput) level = this.#doubt;
 					this.#doubt = undefined;
-					if (efficiency(base, level) >= GROW_SHARE) {
-						this.#grow(level, at);
-						return;
-					}
 					const share = efficiency(base, level);
 					this.#hold();
 					this.#set(paidFor(base, level), 'settle');
