@@ -45,8 +45,18 @@ describe('Chunk.split', () => {
 		const chunk = new Chunk(0, 0, 999, 0);
 		chunk.accept(0, bytes(10, 1), 0, new AbortController());
 		expect(() => chunk.split(10, 0)).toThrow(RangeError);
+		expect(() => chunk.split(10, 0)).toThrow('cannot split [10, 999] at 10');
 		expect(() => chunk.split(1000, 0)).toThrow(RangeError);
 		expect(chain(chunk)).toEqual([[0, 999]]);
+	});
+
+	it('splits off the last byte alone', () => {
+		const chunk = new Chunk(0, 0, 999, 0);
+		chunk.split(999, 0);
+		expect(chain(chunk)).toEqual([
+			[0, 998],
+			[999, 999],
+		]);
 	});
 
 	it('clears the tails with the chunk', () => {
