@@ -16,8 +16,22 @@ describe('normalizeInput', () => {
 		expect(() => normalizeInput('http://[bad')).toThrow('Expected `input` to be an absolute http(s) URL or one relative to the page, got `http://[bad`');
 	});
 
-	it('without a page, asks for an absolute URL only', () => {
+	it('without a page, asks for an absolute URL only, with the URL parser\'s error as the cause', () => {
 		expect(() => normalizeInput('files/big.iso')).toThrow('Expected `input` to be an absolute http(s) URL, got `files/big.iso`');
+		let thrown: unknown;
+		try {
+			normalizeInput('files/big.iso');
+		} catch (error) {
+			thrown = error;
+		}
+		expect((thrown as Error).cause).toBeInstanceOf(TypeError);
+		expect(String((thrown as Error).cause)).toMatch(/Invalid URL/);
+	});
+
+	it('takes http: and https: URLs, and no other scheme', () => {
+		expect(normalizeInput('https://127.0.0.1:8443/x').url).toBe('https://127.0.0.1:8443/x');
+		expect(normalizeInput(new URL('http://127.0.0.1/y')).url).toBe('http://127.0.0.1/y');
+		expect(() => normalizeInput('file:///etc/passwd')).toThrow('Expected `input` to be an http: or https: URL, got `file:`');
 	});
 
 	it.each([
@@ -34,6 +48,15 @@ describe('normalizeInput - a Request', () => {
 
 	it('keeps its fetch settings, and adds no referrer of its own to one that has the default', () => {
 		expect(normalizeInput(new Request(url)).settings).toStrictEqual({ credentials: 'same-origin', cache: 'default', redirect: 'follow', referrerPolicy: '', mode: 'cors' });
+	});
+
+	it('keeps its signal, which the download listens to', () => {
+		const controller = new AbortController();
+		const request = new Request(url, { signal: controller.signal });
+		const { signal } = normalizeInput(request);
+		expect(signal).toBe(request.signal);
+		controller.abort();
+		expect(signal?.aborted).toBe(true);
 	});
 
 	it('keeps a referrer of "no referrer" (the empty string): the requests must not send one either', () => {
