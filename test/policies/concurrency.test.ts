@@ -333,6 +333,8 @@ describe('concurrency helpers', () => {
 		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 60 })).toBe(6);
 		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 30 })).toBe(4);
 		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 400 })).toBe(8);
+		// Nothing measured before: no pace to pay at, the level stays.
+		expect(paidFor({ concurrency: 4, throughput: 0 }, { concurrency: 8, throughput: 10 })).toBe(4);
 	});
 
 	it('fitWithin - slots plus what runs on top of them within what the server accepts', () => {
