@@ -54,6 +54,7 @@ const capped =
 describe('ConcurrencyPolicy - growth', () => {
 	it('starts at START_CONCURRENCY, within the bounds', () => {
 		expect(new ConcurrencyPolicy(bounds()).target).toBe(START_CONCURRENCY);
+		expect(new ConcurrencyPolicy(bounds()).reason).toBe('start');
 		expect(new ConcurrencyPolicy(bounds({ min: 5 })).target).toBe(5);
 		expect(new ConcurrencyPolicy(bounds({ max: 1 })).target).toBe(1);
 	});
@@ -171,6 +172,56 @@ describe('ConcurrencyPolicy - probes while holding', () => {
 		const targets = drive(policy, capped(10), 2 * HOLD_MEASURES + 4, clock);
 		expect(targets).toContain(6);
 		expect(targets.at(-1)).toBe(8);
+	});
+});
+
+describe('ConcurrencyPolicy - the whole course, step by step', () => {
+	/** Target and reason after each sample of `ms` on a link that 4 connections fill, or `later` from sample `from` on. */
+	function course(ms: number, samples: number, later?: { from: number; link: Link }): string {
+		const policy = new ConcurrencyPolicy(bounds());
+		const steps: string[] = [];
+		for (let i = 1; i <= samples; i++) {
+			const link = later && i >= later.from ? later.link : capped(10, 40);
+			policy.sample({ at: i * ms, ms, bytes: link(policy.target) * ms, saturated: true });
+			steps.push(`${policy.target}:${policy.reason}`);
+		}
+		return steps.join(' ');
+	}
+	const repeat = (step: string, times: number) => Array.from({ length: times }, () => step).join(' ');
+
+	it('measures of MEASURE_MS: doubles, doubts, settles, probes up and reverts, waits twice as long, probes down and reverts', () => {
+		// One settling sample after each change; HOLD_MEASURES measures at a held level, doubled after a probe that changed nothing.
+		expect(course(MEASURE_MS, 40)).toBe(
+			[repeat('8:grow', 3), repeat('4:settle', 5), repeat('5:probe', 2), repeat('4:revert', 9), repeat('3:probe', 2), repeat('4:revert', 17), repeat('5:probe', 2)].join(' '),
+		);
+	});
+
+	it('a link that grows while the level is held: the probe up is kept, and the next comes at once', () => {
+		expect(course(MEASURE_MS, 16, { from: 6, link: capped(10) })).toBe([repeat('8:grow', 3), repeat('4:settle', 5), repeat('5:probe', 2), '5:keep', repeat('6:probe', 2), '6:keep', repeat('8:probe', 2)].join(' '));
+	});
+
+	it('a link that shrinks while the level is held: the probes down drop, one after the other, down to one that was needed', () => {
+		expect(course(MEASURE_MS, 40, { from: 6, link: capped(10, 20) })).toBe([
+				repeat('8:grow', 3),
+				repeat('4:settle', 5),
+				repeat('5:probe', 2),
+				repeat('4:revert', 9),
+				repeat('3:probe', 2),
+				'3:drop',
+				repeat('2:probe', 2),
+				'2:drop',
+				// At min the last probe down found the slot needed: back up, and probing up again.
+				repeat('1:probe', 2),
+				repeat('2:revert', 9),
+				repeat('3:probe', 2),
+				repeat('2:revert', 2),
+			].join(' '));
+	});
+
+	it('samples of GROW_MEASURE_MS: one is a measure while doubling, two are one once the level is held', () => {
+		expect(course(GROW_MEASURE_MS, 40)).toBe(
+			[repeat('8:grow', 3), repeat('4:settle', 9), repeat('5:probe', 3), repeat('4:revert', 17), repeat('3:probe', 3), repeat('4:revert', 5)].join(' '),
+		);
 	});
 });
 
@@ -360,7 +411,15 @@ describe('concurrency helpers', () => {
 		expect(pushbackOf(new StallError(100, {}), 5, 3, 60_000)).toBeUndefined();
 	});
 
-	it('refuses bounds with min above max', () => {
+	it('refuses bounds with min above max, or below 1', () => {
 		expect(() => new ConcurrencyPolicy(bounds({ min: 5, max: 4 }))).toThrow(RangeError);
+		expect(() => new ConcurrencyPolicy(bounds({ min: 0, max: 4 }))).toThrow('bad bounds 0..4');
+	});
+
+	it('a sample of no time counts nothing, whatever bytes it says', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(policy.sample({ at: 0, ms: 0, bytes: 10 ** 9, saturated: true })).toBe(4);
+		// The measure at 4 is 40 bytes/ms, so 8 connections at 80 are in proportion: it doubles again.
+		expect(drive(policy, capped(10), 3)).toEqual([8, 8, 16]);
 	});
 });
