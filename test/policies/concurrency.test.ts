@@ -345,6 +345,29 @@ describe('ConcurrencyPolicy - pushback', () => {
 		expect(2).toBeLessThan(RESET_SHARE * RESET_WINDOW);
 	});
 
+	it('a reset among many answers holds nothing either: a measure right after it doubles', () => {
+		const { policy, clock } = at8();
+		for (let i = 0; i < 5; i++) policy.answered({ at: clock.at + i, serving: 8 });
+		expect(reset(policy, clock.at + 10)).toBe(8);
+		expect(policy.sample({ at: clock.at + 11, ms: GROW_MEASURE_MS, bytes: 80 * GROW_MEASURE_MS, saturated: true })).toBe(16);
+	});
+
+	it('resets count over the last RESET_WINDOW outcomes only: answers before them are forgotten', () => {
+		const { policy, clock } = at8();
+		for (let i = 0; i < 3 * RESET_WINDOW; i++) policy.answered({ at: clock.at + i, serving: 8 });
+		const resets = Math.ceil(RESET_SHARE * RESET_WINDOW);
+		const targets = Array.from({ length: resets }, (_, i) => reset(policy, clock.at + 100 + i));
+		// Half of the last RESET_WINDOW: one slot off at the last of them.
+		expect(targets.at(-1)).toBe(7);
+	});
+
+	it('growth held by a lone 503 comes back at SUSPECT_HOLD_MS exactly', () => {
+		const { policy, clock } = at8();
+		const t0 = clock.at;
+		refuse(policy, t0, 4);
+		expect(policy.sample({ at: t0 + SUSPECT_HOLD_MS, ms: GROW_MEASURE_MS, bytes: 80 * GROW_MEASURE_MS, saturated: true })).toBe(16);
+	});
+
 	it('resets that are RESET_SHARE of the outcomes take one slot off, once per burst, and hold growth for RESET_HOLD_MS', () => {
 		const { policy, clock } = at8();
 		// A lone reset: nothing yet.
