@@ -283,6 +283,21 @@ describe('ConcurrencyPolicy - pushback', () => {
 		expect(policy.target).toBe(16);
 	});
 
+	it('a cut during a probe up, then undone: the level is held, the next measures go on (they threw a TypeError: the probe had lost its base)', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		const clock = { at: 0 };
+		// Settled at 4 on a link 4 connections fill, then probing up at 5.
+		expect(drive(policy, capped(10, 40), 9, clock).at(-1)).toBe(5);
+		expect(policy.reason).toBe('probe');
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter: 1000 })).toBe(4);
+		expect(policy.answered({ at: clock.at + 1, serving: 5 })).toBe(5);
+		expect(policy.reason).toBe('undo');
+		const after = drive(policy, capped(10, 40), 2 * MAX_HOLD_MEASURES, clock);
+		// Held at 5 for a full hold, then probing finds the knee again: 4 connections fill the link.
+		expect(after.slice(0, HOLD_MEASURES)).toEqual(Array.from({ length: HOLD_MEASURES }, () => 5));
+		expect(held(after)).toBe(4);
+	});
+
 	it('a Retry-After is the server saying so: it cuts at once', () => {
 		const { policy, clock } = at8();
 		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter: 1000 })).toBe(3);

@@ -156,7 +156,8 @@ export class ConcurrencyPolicy {
 		this.#cut = undefined;
 		this.#ceiling = this.#bounds.max;
 		this.#quietUntil = Number.NEGATIVE_INFINITY;
-		this.#phase = cut.phase;
+		// A probe measured against the level before the cut has lost its base: it is dropped, the level held.
+		this.#phase = cut.phase === 'doubling' ? 'doubling' : 'hold';
 		this.#base = undefined;
 		this.#doubt = undefined;
 		this.#holds = 0;
