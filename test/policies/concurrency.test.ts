@@ -175,6 +175,24 @@ describe('ConcurrencyPolicy - probes while holding', () => {
 	});
 });
 
+describe('ConcurrencyPolicy - a doubling measured twice', () => {
+	/** At 4 then 8, the two measures at 8 as given (bytes per ms); the target they settle at. */
+	function settleAfter(first: number, second: number): number {
+		const policy = new ConcurrencyPolicy(bounds());
+		const at8 = [40, 40, first, second];
+		at8.forEach((pace, i) => policy.sample({ at: (i + 1) * MEASURE_MS, ms: MEASURE_MS, bytes: pace * MEASURE_MS, saturated: true }));
+		expect(policy.reason).toBe('settle');
+		return policy.target;
+	}
+
+	it('the better of the two decides, in either order (a busy machine only slows a measure down)', () => {
+		// From 40 at 4 (10 per connection): 60 at 8 paid for 2 more, 50 for 1.
+		expect(settleAfter(60, 50)).toBe(6);
+		expect(settleAfter(50, 60)).toBe(6);
+		expect(settleAfter(50, 50)).toBe(5);
+	});
+});
+
 describe('ConcurrencyPolicy - the whole course, step by step', () => {
 	/** Target and reason after each sample of `ms` on a link that 4 connections fill, or `later` from sample `from` on. */
 	function course(ms: number, samples: number, later?: { from: number; link: Link }): string {
