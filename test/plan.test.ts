@@ -117,5 +117,8 @@ describe('Slots', () => {
 		slots.leave('early');
 		slots.take('detached');
 		expect([slots.runs, slots.idle]).toEqual([0, false]);
+		// As many runs as requests on top of them: still busy.
+		slots.take('slot');
+		expect([slots.running, slots.extra, slots.idle]).toEqual([1, 1, false]);
 	});
 });
