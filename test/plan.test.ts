@@ -21,6 +21,14 @@ describe('Plan', () => {
 		expect(plan.limit(true)).toBe(100);
 	});
 
+	it('windowBytes - WINDOW_FACTOR x concurrency chunks, held to the memory budget (maxBuffer / chunkSize chunks)', () => {
+		const plan = new Plan(10, 4, 55);
+		expect([plan.windowBytes(), plan.windowBytes(2), plan.windowBytes(1)]).toEqual([50, 40, 20]);
+		expect(new Plan(10, 4).windowBytes()).toBe(WINDOW_FACTOR * 4 * 10);
+		// A budget below one chunk still lets one chunk in.
+		expect(new Plan(10, 4, 5).windowBytes()).toBe(10);
+	});
+
 	it('runLength - WINDOW_FACTOR chunks per request while window and object have room for every slot, one chunk at the tail', () => {
 		const plan = laidOut(100 * 10, 10, 4);
 		expect(plan.runLength(plan.limit(true), 1)).toBe(WINDOW_FACTOR);
@@ -88,6 +96,16 @@ describe('Slots', () => {
 		expect(slots.idle).toBe(true);
 	});
 
+	it('resize - a new concurrency moves the bounds: the slots, the early places and the hedges\' allowance', () => {
+		const slots = new Slots(4);
+		for (let i = 0; i < 4; i++) slots.take('slot');
+		slots.resize(16);
+		expect([slots.concurrency, slots.free, slots.most]).toEqual([16, true, 4]);
+		slots.resize(2);
+		// Runs above a lowered concurrency end by themselves; none starts meanwhile.
+		expect([slots.concurrency, slots.free, slots.running, slots.most]).toEqual([2, false, 4, 1]);
+	});
+
 	it('counts the runs still reading: those holding a slot and those let go early, not requests left behind', () => {
 		const slots = new Slots(2);
 		slots.take('slot');
@@ -99,5 +117,8 @@ describe('Slots', () => {
 		slots.leave('early');
 		slots.take('detached');
 		expect([slots.runs, slots.idle]).toEqual([0, false]);
+		// As many runs as requests on top of them: still busy.
+		slots.take('slot');
+		expect([slots.running, slots.extra, slots.idle]).toEqual([1, 1, false]);
 	});
 });

@@ -40,8 +40,9 @@ export function normalizeInput(input: unknown): NormalizedInput {
 		settings.referrerPolicy = input.referrerPolicy;
 		// `navigate` cannot be used to construct a request (Fetch §5.4 step 23); it is what a
 		// service worker sees for a page load, which it re-fetches as same-origin.
-		if (input.mode && input.mode !== 'navigate') settings.mode = input.mode;
-		if (input.referrer && input.referrer !== 'about:client') settings.referrer = input.referrer;
+		if (input.mode !== 'navigate') settings.mode = input.mode;
+		// `about:client` is the default; the empty string is "no referrer", to be kept like any other.
+		if (input.referrer !== 'about:client') settings.referrer = input.referrer;
 	} else if (typeof input === 'string' || input instanceof URL) {
 		url = resolveUrl(String(input));
 	} else {

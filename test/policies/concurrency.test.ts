@@ -54,6 +54,7 @@ const capped =
 describe('ConcurrencyPolicy - growth', () => {
 	it('starts at START_CONCURRENCY, within the bounds', () => {
 		expect(new ConcurrencyPolicy(bounds()).target).toBe(START_CONCURRENCY);
+		expect(new ConcurrencyPolicy(bounds()).reason).toBe('start');
 		expect(new ConcurrencyPolicy(bounds({ min: 5 })).target).toBe(5);
 		expect(new ConcurrencyPolicy(bounds({ max: 1 })).target).toBe(1);
 	});
@@ -174,6 +175,74 @@ describe('ConcurrencyPolicy - probes while holding', () => {
 	});
 });
 
+describe('ConcurrencyPolicy - a doubling measured twice', () => {
+	/** At 4 then 8, the two measures at 8 as given (bytes per ms); the target they settle at. */
+	function settleAfter(first: number, second: number): number {
+		const policy = new ConcurrencyPolicy(bounds());
+		const at8 = [40, 40, first, second];
+		at8.forEach((pace, i) => policy.sample({ at: (i + 1) * MEASURE_MS, ms: MEASURE_MS, bytes: pace * MEASURE_MS, saturated: true }));
+		expect(policy.reason).toBe('settle');
+		return policy.target;
+	}
+
+	it('the better of the two decides, in either order (a busy machine only slows a measure down)', () => {
+		// From 40 at 4 (10 per connection): 60 at 8 paid for 2 more, 50 for 1.
+		expect(settleAfter(60, 50)).toBe(6);
+		expect(settleAfter(50, 60)).toBe(6);
+		expect(settleAfter(50, 50)).toBe(5);
+	});
+});
+
+describe('ConcurrencyPolicy - the whole course, step by step', () => {
+	/** Target and reason after each sample of `ms` on a link that 4 connections fill, or `later` from sample `from` on. */
+	function course(ms: number, samples: number, later?: { from: number; link: Link }): string {
+		const policy = new ConcurrencyPolicy(bounds());
+		const steps: string[] = [];
+		for (let i = 1; i <= samples; i++) {
+			const link = later && i >= later.from ? later.link : capped(10, 40);
+			policy.sample({ at: i * ms, ms, bytes: link(policy.target) * ms, saturated: true });
+			steps.push(`${policy.target}:${policy.reason}`);
+		}
+		return steps.join(' ');
+	}
+	const repeat = (step: string, times: number) => Array.from({ length: times }, () => step).join(' ');
+
+	it('measures of MEASURE_MS: doubles, doubts, settles, probes up and reverts, waits twice as long, probes down and reverts', () => {
+		// One settling sample after each change; HOLD_MEASURES measures at a held level, doubled after a probe that changed nothing.
+		expect(course(MEASURE_MS, 40)).toBe(
+			[repeat('8:grow', 3), repeat('4:settle', 5), repeat('5:probe', 2), repeat('4:revert', 9), repeat('3:probe', 2), repeat('4:revert', 17), repeat('5:probe', 2)].join(' '),
+		);
+	});
+
+	it('a link that grows while the level is held: the probe up is kept, and the next comes at once', () => {
+		expect(course(MEASURE_MS, 16, { from: 6, link: capped(10) })).toBe([repeat('8:grow', 3), repeat('4:settle', 5), repeat('5:probe', 2), '5:keep', repeat('6:probe', 2), '6:keep', repeat('8:probe', 2)].join(' '));
+	});
+
+	it('a link that shrinks while the level is held: the probes down drop, one after the other, down to one that was needed', () => {
+		expect(course(MEASURE_MS, 40, { from: 6, link: capped(10, 20) })).toBe([
+				repeat('8:grow', 3),
+				repeat('4:settle', 5),
+				repeat('5:probe', 2),
+				repeat('4:revert', 9),
+				repeat('3:probe', 2),
+				'3:drop',
+				repeat('2:probe', 2),
+				'2:drop',
+				// At min the last probe down found the slot needed: back up, and probing up again.
+				repeat('1:probe', 2),
+				repeat('2:revert', 9),
+				repeat('3:probe', 2),
+				repeat('2:revert', 2),
+			].join(' '));
+	});
+
+	it('samples of GROW_MEASURE_MS: one is a measure while doubling, two are one once the level is held', () => {
+		expect(course(GROW_MEASURE_MS, 40)).toBe(
+			[repeat('8:grow', 3), repeat('4:settle', 9), repeat('5:probe', 3), repeat('4:revert', 17), repeat('3:probe', 3), repeat('4:revert', 5)].join(' '),
+		);
+	});
+});
+
 describe('ConcurrencyPolicy - pushback', () => {
 	const hedged = bounds({ onTop: maxHedging });
 	const refuse = (policy: ConcurrencyPolicy, at: number, accepted: number) => policy.pushback({ at, kind: 'throttled', accepted });
@@ -232,9 +301,30 @@ describe('ConcurrencyPolicy - pushback', () => {
 		expect(policy.target).toBe(16);
 	});
 
+	it('a cut during a probe up, then undone: the level is held, the next measures go on (they threw a TypeError: the probe had lost its base)', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		const clock = { at: 0 };
+		// Settled at 4 on a link 4 connections fill, then probing up at 5.
+		expect(drive(policy, capped(10, 40), 9, clock).at(-1)).toBe(5);
+		expect(policy.reason).toBe('probe');
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter: 1000 })).toBe(4);
+		expect(policy.answered({ at: clock.at + 1, serving: 5 })).toBe(5);
+		expect(policy.reason).toBe('undo');
+		const after = drive(policy, capped(10, 40), 2 * MAX_HOLD_MEASURES, clock);
+		// Held at 5 for a full hold, then probing finds the knee again: 4 connections fill the link.
+		expect(after.slice(0, HOLD_MEASURES)).toEqual(Array.from({ length: HOLD_MEASURES }, () => 5));
+		expect(held(after)).toBe(4);
+	});
+
 	it('a Retry-After is the server saying so: it cuts at once', () => {
 		const { policy, clock } = at8();
 		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 4, retryAfter: 1000 })).toBe(3);
+	});
+
+	it('a Retry-After while the server was serving all the slots and what runs on top of them: one slot off', () => {
+		const { policy, clock } = at8();
+		// 8 slots + maxHedging(8) = 10 fit within 10: the fit cuts nothing, the refusal still does.
+		expect(policy.pushback({ at: clock.at, kind: 'throttled', accepted: 10, retryAfter: 1000 })).toBe(7);
 	});
 
 	it('the other 503s of the same burst cut no further; a later one at the limit found neither, one below it takes one more off', () => {
@@ -288,6 +378,29 @@ describe('ConcurrencyPolicy - pushback', () => {
 		expect(2).toBeLessThan(RESET_SHARE * RESET_WINDOW);
 	});
 
+	it('a reset among many answers holds nothing either: a measure right after it doubles', () => {
+		const { policy, clock } = at8();
+		for (let i = 0; i < 5; i++) policy.answered({ at: clock.at + i, serving: 8 });
+		expect(reset(policy, clock.at + 10)).toBe(8);
+		expect(policy.sample({ at: clock.at + 11, ms: GROW_MEASURE_MS, bytes: 80 * GROW_MEASURE_MS, saturated: true })).toBe(16);
+	});
+
+	it('resets count over the last RESET_WINDOW outcomes only: answers before them are forgotten', () => {
+		const { policy, clock } = at8();
+		for (let i = 0; i < 3 * RESET_WINDOW; i++) policy.answered({ at: clock.at + i, serving: 8 });
+		const resets = Math.ceil(RESET_SHARE * RESET_WINDOW);
+		const targets = Array.from({ length: resets }, (_, i) => reset(policy, clock.at + 100 + i));
+		// Half of the last RESET_WINDOW: one slot off at the last of them.
+		expect(targets.at(-1)).toBe(7);
+	});
+
+	it('growth held by a lone 503 comes back at SUSPECT_HOLD_MS exactly', () => {
+		const { policy, clock } = at8();
+		const t0 = clock.at;
+		refuse(policy, t0, 4);
+		expect(policy.sample({ at: t0 + SUSPECT_HOLD_MS, ms: GROW_MEASURE_MS, bytes: 80 * GROW_MEASURE_MS, saturated: true })).toBe(16);
+	});
+
 	it('resets that are RESET_SHARE of the outcomes take one slot off, once per burst, and hold growth for RESET_HOLD_MS', () => {
 		const { policy, clock } = at8();
 		// A lone reset: nothing yet.
@@ -314,6 +427,12 @@ describe('concurrency helpers', () => {
 		expect(efficiency({ concurrency: 2, throughput: 80 }, { concurrency: 4, throughput: 100 })).toBe(0.25);
 		expect(efficiency({ concurrency: 8, throughput: 80 }, { concurrency: 6, throughput: 80 })).toBeCloseTo(0);
 		expect(efficiency({ concurrency: 8, throughput: 80 }, { concurrency: 6, throughput: 60 })).toBe(1);
+		// Nothing to divide by (the same level, or no throughput before): 1 for a gain, 0 otherwise.
+		expect(efficiency({ concurrency: 4, throughput: 80 }, { concurrency: 4, throughput: 81 })).toBe(1);
+		expect(efficiency({ concurrency: 4, throughput: 80 }, { concurrency: 4, throughput: 80 })).toBe(0);
+		expect(efficiency({ concurrency: 4, throughput: 80 }, { concurrency: 4, throughput: 60 })).toBe(0);
+		expect(efficiency({ concurrency: 4, throughput: 0 }, { concurrency: 8, throughput: 1 })).toBe(1);
+		expect(efficiency({ concurrency: 4, throughput: 0 }, { concurrency: 8, throughput: 0 })).toBe(0);
 	});
 
 	it('paidFor - the connections a partial gain paid for, between the two levels', () => {
@@ -321,6 +440,8 @@ describe('concurrency helpers', () => {
 		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 60 })).toBe(6);
 		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 30 })).toBe(4);
 		expect(paidFor({ concurrency: 4, throughput: 40 }, { concurrency: 8, throughput: 400 })).toBe(8);
+		// Nothing measured before: no pace to pay at, the level stays.
+		expect(paidFor({ concurrency: 4, throughput: 0 }, { concurrency: 8, throughput: 10 })).toBe(4);
 	});
 
 	it('fitWithin - slots plus what runs on top of them within what the server accepts', () => {
@@ -346,7 +467,15 @@ describe('concurrency helpers', () => {
 		expect(pushbackOf(new StallError(100, {}), 5, 3, 60_000)).toBeUndefined();
 	});
 
-	it('refuses bounds with min above max', () => {
+	it('refuses bounds with min above max, or below 1', () => {
 		expect(() => new ConcurrencyPolicy(bounds({ min: 5, max: 4 }))).toThrow(RangeError);
+		expect(() => new ConcurrencyPolicy(bounds({ min: 0, max: 4 }))).toThrow('bad bounds 0..4');
+	});
+
+	it('a sample of no time counts nothing, whatever bytes it says', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(policy.sample({ at: 0, ms: 0, bytes: 10 ** 9, saturated: true })).toBe(4);
+		// The measure at 4 is 40 bytes/ms, so 8 connections at 80 are in proportion: it doubles again.
+		expect(drive(policy, capped(10), 3)).toEqual([8, 8, 16]);
 	});
 });

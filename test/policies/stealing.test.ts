@@ -52,6 +52,16 @@ describe('chooseTail (tail stealing)', () => {
 		expect(choice?.share).toBe(MiB - 1);
 	});
 
+	it('takes from the run with the most left wherever it lies (not the one furthest on), and of two equally busy, the first', () => {
+		// 1 MiB left early in the object, half a MiB left far on: the early one is the busier.
+		const early = run([0, MiB - 1, 0]);
+		const late = run([64 * MiB, 64 * MiB + MiB / 2 - 1, 0]);
+		expect(chooseTail([...early, ...late], 1, 0)?.chunk).toBe(early[0]);
+		expect(chooseTail([...late, ...early], 1, 0)?.chunk).toBe(early[0]);
+		const other = run([8 * MiB, 9 * MiB - 1, 0]);
+		expect(chooseTail([...early, ...other], 1, 0)?.chunk).toBe(early[0]);
+	});
+
 	it('looks at the last chunk of each run only, and not at a done one', () => {
 		const chunks = run([0, 4 * MiB - 1, 4 * MiB], [4 * MiB, 8 * MiB - 1, 0]);
 		expect(chooseTail([chunks[0] as StealChunk], 1, 0)).toBeUndefined();

@@ -156,7 +156,8 @@ export class ConcurrencyPolicy {
 		this.#cut = undefined;
 		this.#ceiling = this.#bounds.max;
 		this.#quietUntil = Number.NEGATIVE_INFINITY;
-		this.#phase = cut.phase;
+		// A probe measured against the level before the cut has lost its base: it is dropped, the level held.
+		this.#phase = cut.phase === 'doubling' ? 'doubling' : 'hold';
 		this.#base = undefined;
 		this.#doubt = undefined;
 		this.#holds = 0;
@@ -245,12 +246,9 @@ export class ConcurrencyPolicy {
 						this.#doubt = level;
 						return;
 					}
+					// Both fell short against the same base, so the better one does too: it settles.
 					if (this.#doubt.throughput > level.throughput) level = this.#doubt;
 					this.#doubt = undefined;
-					if (efficiency(base, level) >= GROW_SHARE) {
-						this.#grow(level, at);
-						return;
-					}
 					const share = efficiency(base, level);
 					this.#hold();
 					this.#set(paidFor(base, level), 'settle');
