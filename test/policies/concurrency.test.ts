@@ -479,3 +479,61 @@ describe('concurrency helpers', () => {
 		expect(drive(policy, capped(10), 3)).toEqual([8, 8, 16]);
 	});
 });
+
+describe('ConcurrencyPolicy - pushback bookkeeping', () => {
+	const limit = (policy: ConcurrencyPolicy, at: number, accepted: number) => policy.pushback({ at, kind: 'throttled', accepted, retryAfter: 0 });
+	const reset = (policy: ConcurrencyPolicy, at: number) => policy.pushback({ at, kind: 'reset', accepted: 0 });
+	/** Samples (one measure each, from `at`) until the target first changes: how many it took. */
+	const untilChange = (policy: ConcurrencyPolicy, at: number, most = 64): number => {
+		const start = policy.target;
+		for (let i = 1; i <= most; i++) if (policy.sample({ at: at + i * MEASURE_MS, ms: MEASURE_MS, bytes: 10 * MEASURE_MS, saturated: true }) !== start) return i;
+		return Number.NaN;
+	};
+
+	it('takes a reset exactly MEASURE_MS after a cut as a new cut', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(reset(policy, 200)).toBe(3);
+		expect(reset(policy, MEASURE_MS)).toBe(2);
+	});
+
+	it('cuts on a refusal without Retry-After while a cut holds, without waiting to confirm it', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(policy.pushback({ at: 10_000, kind: 'throttled', accepted: 2 })).toBe(2);
+	});
+
+	it('cuts one more on a refusal below the limit found, when the slots already fit it', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(reset(policy, 1000)).toBe(3);
+		expect(reset(policy, 1100)).toBe(2);
+		// 2 slots fit 2 served, but the server refused below the limit of 3: it came down.
+		expect(limit(policy, 2000, 2)).toBe(1);
+	});
+
+	it('counts the next sample after a pushback that leaves the target as it was', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		// The first sample at 3 settles; the hold then lasts 2 * HOLD_MEASURES measures.
+		policy.sample({ at: 400, ms: MEASURE_MS, bytes: 10 * MEASURE_MS, saturated: true });
+		expect(limit(policy, 1000, 3)).toBe(3);
+		// Refused at the limit: nothing new, but the hold doubles again, and no sample is dropped.
+		expect(untilChange(policy, 1000)).toBe(4 * HOLD_MEASURES);
+	});
+
+	it('probes up first after a pushback, once the hold is over', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		const targets = drive(policy, capped(10), 1 + 2 * HOLD_MEASURES, { at: 0 });
+		expect(targets.at(-1)).toBe(4);
+	});
+
+	it('probes up again at the lower bound, where a probe down has no room', () => {
+		// 4 slots carry the whole link: every probe up is reverted, and at min there is none down.
+		const policy = new ConcurrencyPolicy(bounds({ min: 4 }));
+		const targets = drive(policy, capped(10, 40), 200);
+		const probesUp = targets.filter((t, i) => t === 5 && targets[i - 1] === 4).length;
+		expect(probesUp).toBeGreaterThan(1);
+	});
+});
