@@ -479,3 +479,164 @@ describe('concurrency helpers', () => {
 		expect(drive(policy, capped(10), 3)).toEqual([8, 8, 16]);
 	});
 });
+
+describe('ConcurrencyPolicy - pushback bookkeeping', () => {
+	const limit = (policy: ConcurrencyPolicy, at: number, accepted: number) => policy.pushback({ at, kind: 'throttled', accepted, retryAfter: 0 });
+	const reset = (policy: ConcurrencyPolicy, at: number) => policy.pushback({ at, kind: 'reset', accepted: 0 });
+	/** Samples (one measure each, from `at`) until the target first changes: how many it took. */
+	const untilChange = (policy: ConcurrencyPolicy, at: number, most = 64): number => {
+		const start = policy.target;
+		for (let i = 1; i <= most; i++) if (policy.sample({ at: at + i * MEASURE_MS, ms: MEASURE_MS, bytes: 10 * MEASURE_MS, saturated: true }) !== start) return i;
+		return Number.NaN;
+	};
+
+	it('takes a reset exactly MEASURE_MS after a cut as a new cut', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(reset(policy, 200)).toBe(3);
+		expect(reset(policy, MEASURE_MS)).toBe(2);
+	});
+
+	it('cuts on a refusal without Retry-After while a cut holds, without waiting to confirm it', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(policy.pushback({ at: 10_000, kind: 'throttled', accepted: 2 })).toBe(2);
+	});
+
+	it('cuts one more on a refusal below the limit found, when the slots already fit it', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(reset(policy, 1000)).toBe(3);
+		expect(reset(policy, 1100)).toBe(2);
+		// 2 slots fit 2 served, but the server refused below the limit of 3: it came down.
+		expect(limit(policy, 2000, 2)).toBe(1);
+	});
+
+	it('counts the next sample after a pushback that leaves the target as it was', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		// The first sample at 3 settles; the hold then lasts 2 * HOLD_MEASURES measures.
+		policy.sample({ at: 400, ms: MEASURE_MS, bytes: 10 * MEASURE_MS, saturated: true });
+		expect(limit(policy, 1000, 3)).toBe(3);
+		// Refused at the limit: nothing new, but the hold doubles again, and no sample is dropped.
+		expect(untilChange(policy, 1000)).toBe(4 * HOLD_MEASURES);
+	});
+
+	it('probes up first after a pushback, once the hold is over', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		const targets = drive(policy, capped(10), 1 + 2 * HOLD_MEASURES, { at: 0 });
+		expect(targets.at(-1)).toBe(4);
+	});
+
+	it('probes up again at the lower bound, where a probe down has no room', () => {
+		// 4 slots carry the whole link: every probe up is reverted, and at min there is none down.
+		const policy = new ConcurrencyPolicy(bounds({ min: 4 }));
+		const targets = drive(policy, capped(10, 40), 200);
+		const probesUp = targets.filter((t, i) => t === 5 && targets[i - 1] === 4).length;
+		expect(probesUp).toBeGreaterThan(1);
+	});
+});
+
+describe('ConcurrencyPolicy - cuts, windows and exact shares', () => {
+	const limit = (policy: ConcurrencyPolicy, at: number, accepted: number, retryAfter = 0) => policy.pushback({ at, kind: 'throttled', accepted, retryAfter });
+	const reset = (policy: ConcurrencyPolicy, at: number, accepted = 0) => policy.pushback({ at, kind: 'reset', accepted });
+	const table =
+		(pace: Record<number, number>): Link =>
+		(c) =>
+			pace[c] ?? Number.NaN;
+	const measure = (policy: ConcurrencyPolicy, at: number, perMs: number, ms = GROW_MEASURE_MS) => policy.sample({ at, ms, bytes: perMs * ms, saturated: true });
+
+	it('takes a refusal at the limit found for no new cut: a reset soon after still cuts', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(limit(policy, 1000, 3)).toBe(3);
+		expect(reset(policy, 1100)).toBe(3);
+		expect(reset(policy, 1200)).toBe(2);
+	});
+
+	it('records no cut for resets: an answer serving more undoes nothing', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(reset(policy, 0, 1)).toBe(4);
+		expect(reset(policy, 100, 1)).toBe(3);
+		expect(policy.answered({ at: 200, serving: 2 })).toBe(3);
+	});
+
+	it('records no cut for a refusal that tells nothing of what was served', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 0)).toBe(2);
+		expect(policy.answered({ at: 100, serving: 1 })).toBe(2);
+	});
+
+	it('keeps the lowest limit and the target before the first cut across cuts', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3)).toBe(3);
+		expect(limit(policy, 1000, 2)).toBe(2);
+		// Serving 3 is more than the lowest limit, 2: the cuts are undone to where they began.
+		expect(policy.answered({ at: 1100, serving: 3 })).toBe(4);
+	});
+
+	it(`weighs resets over the last ${RESET_WINDOW} outcomes, not fewer`, () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(reset(policy, 0)).toBe(4);
+		for (let i = 1; i <= 4; i++) policy.answered({ at: i * 100, serving: 4 });
+		expect(reset(policy, 1000)).toBe(4);
+		expect(reset(policy, 2000)).toBe(4);
+		// [reset, 4 answers, 3 resets]: half of the last eight.
+		expect(reset(policy, 3000)).toBe(3);
+	});
+
+	it('keeps a long Retry-After hold through a reset after it', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3, 20_000)).toBe(3);
+		expect(reset(policy, 100)).toBe(3);
+		expect(reset(policy, 200)).toBe(3);
+		expect(Math.max(...drive(policy, capped(10), 24, { at: 200 }))).toBe(3);
+	});
+
+	it('lets a probe up back to the refused level while the Retry-After hold lasts', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(limit(policy, 0, 3, 20_000)).toBe(3);
+		expect(reset(policy, 1000)).toBe(3);
+		expect(reset(policy, 1100)).toBe(2);
+		expect(drive(policy, capped(10), 1 + 4 * HOLD_MEASURES, { at: 1100 })).toContain(3);
+	});
+
+	it('doubles again when each added connection brings exactly GROW_SHARE', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		expect(drive(policy, table({ 4: 40, 8: 70, 16: 140 }), 3)).toEqual([8, 8, 16]);
+	});
+
+	it('probes up at the next measure after a settle that gained exactly KEEP_SHARE', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		// 4 -> 8 gains 4 per added connection of 10: settles at 6, then probes up by 2.
+		expect(drive(policy, table({ 4: 40, 8: 56, 6: 50 }), 6)).toEqual([8, 8, 8, 6, 6, 8]);
+	});
+
+	it('keeps a probe up whose connections bring exactly KEEP_SHARE', () => {
+		const policy = new ConcurrencyPolicy(bounds());
+		// Settles at 7 (a gain of 0.7 per added connection), probes to 9: 4 more bytes/ms per connection of 10.
+		const targets = drive(policy, table({ 4: 40, 8: 68, 7: 70, 9: 78 }), 8);
+		expect(targets).toEqual([8, 8, 8, 7, 7, 9, 9, 9]);
+		expect(policy.reason).toBe('keep');
+	});
+
+	it('reverts a probe down whose removed connections took exactly KEEP_SHARE', () => {
+		const policy = new ConcurrencyPolicy(bounds({ max: 8 }));
+		const targets = drive(policy, table({ 4: 40, 8: 80, 6: 72 }), 13);
+		expect(targets.slice(10)).toEqual([6, 6, 8]);
+		expect(policy.reason).toBe('revert');
+	});
+
+	it('holds at the upper bound when a lone refusal comes there while doubling', () => {
+		const policy = new ConcurrencyPolicy(bounds({ max: 8 }));
+		expect(measure(policy, 200, 40)).toBe(8);
+		expect(measure(policy, 400, 80)).toBe(8);
+		expect(policy.pushback({ at: 500, kind: 'throttled', accepted: 7 })).toBe(8);
+		// The measure at 8, inside the refusal's short hold: at the bound, it holds.
+		expect(measure(policy, 600, 80)).toBe(8);
+		// Held, a slower link changes nothing until a probe: no settle below the bound.
+		expect(measure(policy, 800, 50)).toBe(8);
+		expect(measure(policy, 1000, 50)).toBe(8);
+	});
+});
