@@ -319,6 +319,14 @@ describe("'single' mode", () => {
 		expect(download.stats).toMatchObject({ requests: 1, inFlight: 0, transferring: 0, bufferedBytes: 0 });
 	});
 
+	it('a plain GET whose body ends short of its Content-Length fails with ERR_BODY_TOO_SHORT, not a stream closed early', async () => {
+		// A `fetch` of the caller's (a proxy, a service worker) may hand back a body that ends short
+		// without an error, unlike Node's, which fails such a body itself.
+		const fetch: typeof globalThis.fetch = async () => new Response(new Uint8Array(chunkSize), { headers: { 'content-length': String(2 * chunkSize) } });
+		const download = new ParallelGetStream('http://127.0.0.1:9/short.bin', { ...fast, fetch, concurrency: 1 });
+		expect(await rejection(drain(download.readable))).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_SHORT' });
+	});
+
 	it('a plain GET of unknown length (chunked) gives no checkpoint, even where it accepts ranges: its size is not known', async () => {
 		const path = '/single-chunked.bin';
 		origin.put(path, { size: 4 * chunkSize, seed: 18 });
