@@ -78,6 +78,31 @@ describe('discovery', () => {
 		await origin.whenIdle();
 	});
 
+	it('before discovery answers, a waiting read whose window the budget binds starts nothing: no hedge of an unpinned request', async () => {
+		const path = '/unpinned-recheck.bin';
+		const object = origin.put(path, { size: 8 * chunkSize, seed: 30 });
+		// Discovery's answer (the one for byte 0) waits until a request it did not expect arrives, or
+		// two seconds: past the read's recheck (0.5 s) and the hedge delay many times over.
+		let release!: () => void;
+		const released = new Promise<void>((resolve) => {
+			release = resolve;
+			setTimeout(resolve, 2000);
+		});
+		let before = 0;
+		let answered = false;
+		void released.then(() => void (answered = true));
+		origin.fault(path, ({ headers }) => {
+			if (!answered) before++;
+			if (before > 2) release();
+			return headers.range?.startsWith('bytes=0-') ? { until: released } : undefined;
+		});
+		// The budget (two chunks) binds the first round: discovery and one more request, two slots left free.
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 4, maxBuffer: 2 * chunkSize, size: object.size, hedge: { after: 20 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(before).toBe(2);
+		origin.fault(path, undefined);
+	});
+
 	it('a first round that discovery does not keep (the server ignores Range) is let go at once, not when the download ends', async () => {
 		const path = '/round-let-go.bin';
 		const size = 32 * 1024 * KiB;
