@@ -5,6 +5,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { AdaptiveConcurrency } from '../src/core/adaptive.ts';
+import { Engine } from '../src/core/engine.ts';
+import { normalizeOptions } from '../src/core/options.ts';
+import { PullSource } from '../src/core/pull-source.ts';
+import { Stragglers } from '../src/core/stragglers.ts';
 import { type Checkpoint, ParallelGetStream } from '../src/index.ts';
 import { prefixHash } from '../src/integrity/prefix-hash.ts';
 import { drain, readSome, rejection } from './support/collect.ts';
@@ -134,6 +139,47 @@ describe('discovery', () => {
 		await reader.cancel('enough');
 		origin.fault(path, undefined);
 		await origin.whenIdle();
+	});
+});
+
+describe('schedule(), what it tells the policies', () => {
+	/**
+	 * An engine laid out for 8 chunks of a pinned revision, no request sent (`send` is never
+	 * called): the window (4 chunks while the consumer sets the pace) is full, chunks 4 to 7 are
+	 * not started yet; `running` slots of 4 are busy.
+	 */
+	function laidOut(running: number, networkBound: boolean, nextStart = 4): Engine {
+		const send = (): never => {
+			throw new Error('no request is sent');
+		};
+		const engine = new Engine('http://127.0.0.1:9/object.bin', normalizeOptions({ chunkSize, concurrency: 4, hedge: false, overlap: false }), send, []);
+		engine.plan.size = 8 * chunkSize;
+		engine.plan.totalChunks = 8;
+		engine.plan.nextStart = nextStart;
+		engine.facts = { pin: { kind: 'etag', etag: '"x"', lastModified: undefined }, totalFromCaller: false, crossOrigin: false };
+		for (let i = 0; i < running; i++) engine.slots.take('slot');
+		vi.spyOn(PullSource.prototype, 'networkBound').mockReturnValue(networkBound);
+		onTestFinished(() => void vi.restoreAllMocks());
+		return engine;
+	}
+
+	it.each([
+		['a slot the window holds back while the consumer sets the pace is held back', 3, false, 1],
+		['every slot busy: none is held back', 4, false, 0],
+		['a free slot while the network sets the pace is not held back by the consumer', 3, true, 0],
+	])('%s', (_case, running, networkBound, calls) => {
+		const heldBack = vi.spyOn(AdaptiveConcurrency.prototype, 'heldBack');
+		laidOut(running, networkBound, networkBound ? 8 : 4).schedule();
+		expect(heldBack).toHaveBeenCalledTimes(calls);
+	});
+
+	it.each([
+		['not while chunks are still to start (the window holds them back)', 4, 0],
+		['once every chunk has started', 8, 1],
+	])('tails are stolen %s', (_case, nextStart, calls) => {
+		const stealTails = vi.spyOn(Stragglers.prototype, 'stealTails').mockImplementation(() => undefined);
+		laidOut(3, false, nextStart).schedule();
+		expect(stealTails).toHaveBeenCalledTimes(calls);
 	});
 });
 
