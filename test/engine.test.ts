@@ -148,11 +148,11 @@ describe('schedule(), what it tells the policies', () => {
 	 * called): the window (4 chunks while the consumer sets the pace) is full, chunks 4 to 7 are
 	 * not started yet; `running` slots of 4 are busy.
 	 */
-	function laidOut(running: number, networkBound: boolean, nextStart = 4): Engine {
+	function laidOut(running: number, networkBound: boolean, nextStart = 4, hedge = false): Engine {
 		const send = (): never => {
 			throw new Error('no request is sent');
 		};
-		const engine = new Engine('http://127.0.0.1:9/object.bin', normalizeOptions({ chunkSize, concurrency: 4, hedge: false, overlap: false }), send, []);
+		const engine = new Engine('http://127.0.0.1:9/object.bin', normalizeOptions({ chunkSize, concurrency: 4, hedge: hedge && { after: 50 }, overlap: false }), send, []);
 		engine.plan.size = 8 * chunkSize;
 		engine.plan.totalChunks = 8;
 		engine.plan.nextStart = nextStart;
@@ -171,6 +171,21 @@ describe('schedule(), what it tells the policies', () => {
 		const heldBack = vi.spyOn(AdaptiveConcurrency.prototype, 'heldBack');
 		laidOut(running, networkBound, networkBound ? 8 : 4).schedule();
 		expect(heldBack).toHaveBeenCalledTimes(calls);
+	});
+
+	// What a run ending after the end (its retry sees the end, see `retrying`) calls: no request could
+	// go out (`Requests.open` refuses), but the plan the end cleared must stay empty.
+	it('after the end, schedule() lays out no chunk again, sends nothing and steals no tail', async () => {
+		const engine = laidOut(0, false, 6, true);
+		engine.plan.nextEmit = 4;
+		engine.counters.bytesReceived = 4 * chunkSize;
+		engine.cancel('enough');
+		engine.schedule();
+		expect(engine.plan.chunks.size).toBe(0);
+		expect(engine.slots.running).toBe(0);
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(engine.stats).toMatchObject({ requests: 0, steals: 0 });
+		expect(engine.plan.chunks.size).toBe(0);
 	});
 
 	it.each([
