@@ -5,6 +5,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { AdaptiveConcurrency } from '../src/core/adaptive.ts';
+import { Engine } from '../src/core/engine.ts';
+import { normalizeOptions } from '../src/core/options.ts';
+import { PullSource } from '../src/core/pull-source.ts';
+import { Stragglers } from '../src/core/stragglers.ts';
 import { type Checkpoint, ParallelGetStream } from '../src/index.ts';
 import { prefixHash } from '../src/integrity/prefix-hash.ts';
 import { drain, readSome, rejection } from './support/collect.ts';
@@ -78,6 +83,31 @@ describe('discovery', () => {
 		await origin.whenIdle();
 	});
 
+	it('before discovery answers, a waiting read whose window the budget binds starts nothing: no hedge of an unpinned request', async () => {
+		const path = '/unpinned-recheck.bin';
+		const object = origin.put(path, { size: 8 * chunkSize, seed: 30 });
+		// Discovery's answer (the one for byte 0) waits until a request it did not expect arrives, or
+		// two seconds: past the read's recheck (0.5 s) and the hedge delay many times over.
+		let release!: () => void;
+		const released = new Promise<void>((resolve) => {
+			release = resolve;
+			setTimeout(resolve, 2000);
+		});
+		let before = 0;
+		let answered = false;
+		void released.then(() => void (answered = true));
+		origin.fault(path, ({ headers }) => {
+			if (!answered) before++;
+			if (before > 2) release();
+			return headers.range?.startsWith('bytes=0-') ? { until: released } : undefined;
+		});
+		// The budget (two chunks) binds the first round: discovery and one more request, two slots left free.
+		const download = new ParallelGetStream(origin.url(path), { ...fast, concurrency: 4, maxBuffer: 2 * chunkSize, size: object.size, hedge: { after: 20 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		expect(before).toBeLessThanOrEqual(2);
+		origin.fault(path, undefined);
+	});
+
 	it('a first round that discovery does not keep (the server ignores Range) is let go at once, not when the download ends', async () => {
 		const path = '/round-let-go.bin';
 		const size = 32 * 1024 * KiB;
@@ -109,6 +139,62 @@ describe('discovery', () => {
 		await reader.cancel('enough');
 		origin.fault(path, undefined);
 		await origin.whenIdle();
+	});
+});
+
+describe('schedule(), what it tells the policies', () => {
+	/**
+	 * An engine laid out for 8 chunks of a pinned revision, no request sent (`send` is never
+	 * called): the window (4 chunks while the consumer sets the pace) is full, chunks 4 to 7 are
+	 * not started yet; `running` slots of 4 are busy.
+	 */
+	function laidOut(running: number, networkBound: boolean, nextStart = 4, hedge = false): Engine {
+		const send = (): never => {
+			throw new Error('no request is sent');
+		};
+		const engine = new Engine('http://127.0.0.1:9/object.bin', normalizeOptions({ chunkSize, concurrency: 4, hedge: hedge && { after: 50 }, overlap: false }), send, []);
+		engine.plan.size = 8 * chunkSize;
+		engine.plan.totalChunks = 8;
+		engine.plan.nextStart = nextStart;
+		engine.facts = { pin: { kind: 'etag', etag: '"x"', lastModified: undefined }, totalFromCaller: false, crossOrigin: false };
+		for (let i = 0; i < running; i++) engine.slots.take('slot');
+		vi.spyOn(PullSource.prototype, 'networkBound').mockReturnValue(networkBound);
+		onTestFinished(() => void vi.restoreAllMocks());
+		return engine;
+	}
+
+	it.each([
+		['a slot the window holds back while the consumer sets the pace is held back', 3, false, 1],
+		['every slot busy: none is held back', 4, false, 0],
+		['a free slot while the network sets the pace is not held back by the consumer', 3, true, 0],
+	])('%s', (_case, running, networkBound, calls) => {
+		const heldBack = vi.spyOn(AdaptiveConcurrency.prototype, 'heldBack');
+		laidOut(running, networkBound, networkBound ? 8 : 4).schedule();
+		expect(heldBack).toHaveBeenCalledTimes(calls);
+	});
+
+	// What a run ending after the end (its retry sees the end, see `retrying`) calls: no request could
+	// go out (`Requests.open` refuses), but the plan the end cleared must stay empty.
+	it('after the end, schedule() lays out no chunk again, sends nothing and steals no tail', async () => {
+		const engine = laidOut(0, false, 6, true);
+		engine.plan.nextEmit = 4;
+		engine.counters.bytesReceived = 4 * chunkSize;
+		engine.cancel('enough');
+		engine.schedule();
+		expect(engine.plan.chunks.size).toBe(0);
+		expect(engine.slots.running).toBe(0);
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(engine.stats).toMatchObject({ requests: 0, steals: 0 });
+		expect(engine.plan.chunks.size).toBe(0);
+	});
+
+	it.each([
+		['not while chunks are still to start (the window holds them back)', 4, 0],
+		['once every chunk has started', 8, 1],
+	])('tails are stolen %s', (_case, nextStart, calls) => {
+		const stealTails = vi.spyOn(Stragglers.prototype, 'stealTails').mockImplementation(() => undefined);
+		laidOut(3, false, nextStart).schedule();
+		expect(stealTails).toHaveBeenCalledTimes(calls);
 	});
 });
 
@@ -317,6 +403,14 @@ describe("'single' mode", () => {
 		await origin.whenIdle();
 		expect(origin.requestsTo(path)).toMatchObject([{ status: 200, aborted: true }]);
 		expect(download.stats).toMatchObject({ requests: 1, inFlight: 0, transferring: 0, bufferedBytes: 0 });
+	});
+
+	it('a plain GET whose body ends short of its Content-Length fails with ERR_BODY_TOO_SHORT, not a stream closed early', async () => {
+		// A `fetch` of the caller's (a proxy, a service worker) may hand back a body that ends short
+		// without an error, unlike Node's, which fails such a body itself.
+		const fetch: typeof globalThis.fetch = async () => new Response(new Uint8Array(chunkSize), { headers: { 'content-length': String(2 * chunkSize) } });
+		const download = new ParallelGetStream('http://127.0.0.1:9/short.bin', { ...fast, fetch, concurrency: 1 });
+		expect(await rejection(drain(download.readable))).toMatchObject({ name: 'UnexpectedResponseError', code: 'ERR_BODY_TOO_SHORT' });
 	});
 
 	it('a plain GET of unknown length (chunked) gives no checkpoint, even where it accepts ranges: its size is not known', async () => {
