@@ -18,7 +18,7 @@ import { RangeRequest } from './range-request.ts';
 import { discard, type Opened, Requests } from './request.ts';
 import { retrying } from './retry.ts';
 import { type Place, Slots } from './slots.ts';
-import type { DownloadStats } from './stats.ts';
+import { type DownloadStats, zeroStats } from './stats.ts';
 import { Stragglers } from './stragglers.ts';
 import { Verification } from './verification.ts';
 
@@ -67,25 +67,7 @@ export class Engine implements Download {
 	/** `concurrency: 'auto'`, and the log of concurrency changes. */
 	readonly #adaptive: AdaptiveConcurrency;
 
-	readonly counters: DownloadStats = {
-		requests: 0,
-		retries: 0,
-		hedges: 0,
-		hedgesWon: 0,
-		steals: 0,
-		overlaps: 0,
-		inFlight: 0,
-		maxInFlight: 0,
-		transferring: 0,
-		maxTransferring: 0,
-		bufferedBytes: 0,
-		maxBufferedBytes: 0,
-		bytesReceived: 0,
-		loaded: 0,
-		concurrency: 0,
-		maxConcurrency: 0,
-		concurrencyChanges: [],
-	};
+	readonly counters: DownloadStats = zeroStats();
 
 	constructor(url: string, options: NormalizedOptions, send: Send, signals: AbortSignal[]) {
 		this.url = url;

@@ -58,3 +58,26 @@ export interface ConcurrencyChange {
 	concurrency: number;
 	reason: string;
 }
+
+/** Every counter at zero: a download's stats before it starts. */
+export function zeroStats(): DownloadStats {
+	return {
+		requests: 0,
+		retries: 0,
+		hedges: 0,
+		hedgesWon: 0,
+		steals: 0,
+		overlaps: 0,
+		inFlight: 0,
+		maxInFlight: 0,
+		transferring: 0,
+		maxTransferring: 0,
+		bufferedBytes: 0,
+		maxBufferedBytes: 0,
+		bytesReceived: 0,
+		loaded: 0,
+		concurrency: 0,
+		maxConcurrency: 0,
+		concurrencyChanges: [],
+	};
+}

@@ -8,7 +8,7 @@ import type { NormalizedOptions } from '../../src/core/options.ts';
 import { Plan } from '../../src/core/plan.ts';
 import { Requests } from '../../src/core/request.ts';
 import { type Place, Slots } from '../../src/core/slots.ts';
-import type { DownloadStats } from '../../src/core/stats.ts';
+import { type DownloadStats, zeroStats } from '../../src/core/stats.ts';
 import type { Pin } from '../../src/http/validators.ts';
 import type { Verifier } from '../../src/integrity/verifier.ts';
 
@@ -119,22 +119,7 @@ export function fakeDownload(options: FakeOptions = {}): FakeDownload {
 	plan.size = size;
 	const stop = new AbortController();
 	let roomWaiters: (() => void)[] = [];
-	const counters = {
-		requests: 0,
-		retries: 0,
-		hedges: 0,
-		hedgesWon: 0,
-		steals: 0,
-		overlaps: 0,
-		inFlight: 0,
-		maxInFlight: 0,
-		transferring: 0,
-		maxTransferring: 0,
-		bufferedBytes: 0,
-		maxBufferedBytes: 0,
-		bytesReceived: 0,
-		loaded: 0,
-	} as unknown as DownloadStats;
+	const counters = zeroStats();
 	const answers: FakeDownload['answers'] = [];
 	const sent: Headers[] = [];
 	const failures: unknown[] = [];
