@@ -29,13 +29,26 @@ async function download(path: string, options: ParallelGetOptions) {
 	return stream.stats;
 }
 
+/** Each change's time is whole ms since the download started, in the order they came. */
+function expectTimesInOrder(changes: readonly { at: number }[], elapsed: number): void {
+	const times = changes.map((change) => change.at);
+	for (const at of times) {
+		expect(Number.isInteger(at), `at: ${at}`).toBe(true);
+		expect(at).toBeGreaterThanOrEqual(0);
+		expect(at).toBeLessThanOrEqual(elapsed);
+	}
+	expect(times).toEqual(times.toSorted((a, b) => a - b));
+}
+
 describe("concurrency: 'auto'", () => {
 	// First: a keep-alive connection that a previous test left for the server to close can fail
 	// a request here, which reads as a reset (one connection off, growth held for a while).
 	it('slow connections and no shared cap: grows past 8 while each connection adds its share, within max', async () => {
 		origin.put('/slow.bin', { size: 48 * MiB, seed: 162 });
 		origin.shape({ bytesPerSecond: 1 * MiB, ttfbMs: 5 });
+		const began = performance.now();
 		const stats = await download('/slow.bin', { chunkSize: 256 * KiB, concurrency: { max: 16 } });
+		expectTimesInOrder(stats.concurrencyChanges, Math.ceil(performance.now() - began));
 		expect(stats.maxConcurrency).toBeGreaterThan(8);
 		expect(stats.maxConcurrency).toBeLessThanOrEqual(16);
 		expect(stats.concurrencyChanges.slice(0, 2).map((change) => [change.reason, change.concurrency])).toEqual([
@@ -147,8 +160,10 @@ describe("concurrency: 'auto'", () => {
 
 	it('reports the concurrency of a fixed setting too', async () => {
 		origin.put('/fixed.bin', { size: 2 * MiB, seed: 165 });
+		const began = performance.now();
 		const stats = await download('/fixed.bin', { chunkSize: 256 * KiB, concurrency: 5 });
 		expect(stats).toMatchObject({ concurrency: 5, maxConcurrency: 5 });
 		expect(stats.concurrencyChanges).toEqual([{ at: expect.any(Number), concurrency: 5, reason: 'start' }]);
+		expectTimesInOrder(stats.concurrencyChanges, Math.ceil(performance.now() - began));
 	});
 });

@@ -8,9 +8,10 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { AdaptiveConcurrency } from '../src/core/adaptive.ts';
 import { Engine } from '../src/core/engine.ts';
 import { normalizeOptions } from '../src/core/options.ts';
+import { ConcurrencyPolicy } from '../src/core/policies/concurrency.ts';
 import { PullSource } from '../src/core/pull-source.ts';
 import { Stragglers } from '../src/core/stragglers.ts';
-import { type Checkpoint, ParallelGetStream } from '../src/index.ts';
+import { type Checkpoint, type ParallelGetOptions, ParallelGetStream } from '../src/index.ts';
 import { prefixHash } from '../src/integrity/prefix-hash.ts';
 import { drain, readSome, rejection } from './support/collect.ts';
 import { base64, digestOf } from './support/digests.ts';
@@ -148,13 +149,13 @@ describe('schedule(), what it tells the policies', () => {
 	 * called): the window (4 chunks while the consumer sets the pace) is full, chunks 4 to 7 are
 	 * not started yet; `running` slots of 4 are busy.
 	 */
-	function laidOut(running: number, networkBound: boolean, nextStart = 4, hedge = false): Engine {
+	function laidOut(running: number, networkBound: boolean, nextStart = 4, hedge = false, { concurrency = 4, totalChunks = 8 }: { concurrency?: ParallelGetOptions['concurrency']; totalChunks?: number } = {}): Engine {
 		const send = (): never => {
 			throw new Error('no request is sent');
 		};
-		const engine = new Engine('http://127.0.0.1:9/object.bin', normalizeOptions({ chunkSize, concurrency: 4, hedge: hedge && { after: 50 }, overlap: false }), send, []);
-		engine.plan.size = 8 * chunkSize;
-		engine.plan.totalChunks = 8;
+		const engine = new Engine('http://127.0.0.1:9/object.bin', normalizeOptions({ chunkSize, concurrency, hedge: hedge && { after: 50 }, overlap: false }), send, []);
+		engine.plan.size = totalChunks * chunkSize;
+		engine.plan.totalChunks = totalChunks;
 		engine.plan.nextStart = nextStart;
 		engine.facts = { pin: { kind: 'etag', etag: '"x"', lastModified: undefined }, totalFromCaller: false, crossOrigin: false };
 		for (let i = 0; i < running; i++) engine.slots.take('slot');
@@ -171,6 +172,24 @@ describe('schedule(), what it tells the policies', () => {
 		const heldBack = vi.spyOn(AdaptiveConcurrency.prototype, 'heldBack');
 		laidOut(running, networkBound, networkBound ? 8 : 4).schedule();
 		expect(heldBack).toHaveBeenCalledTimes(calls);
+	});
+
+	// `concurrency: 'auto'` samples what the link carries only while it sets the pace. 'auto' at 4
+	// connections, 3 reading, the window (8 chunks while the consumer waits) full, chunks 8 to 15
+	// not started: one slot free, which is the link's doing when the consumer waits for bytes.
+	it.each([
+		['a free slot while the consumer waits for bytes: the sample is the link\'s pace (saturated)', true, true],
+		['a free slot while the consumer sets the pace: the sample says nothing about the link', false, false],
+	])('%s', (_case, networkBound, saturated) => {
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+		onTestFinished(() => void vi.useRealTimers());
+		const sample = vi.spyOn(ConcurrencyPolicy.prototype, 'sample');
+		const engine = laidOut(3, networkBound, 8, false, { concurrency: { min: 4, max: 8 }, totalChunks: 16 });
+		engine.schedule();
+		vi.advanceTimersByTime(1000);
+		expect(sample).toHaveBeenCalled();
+		expect(sample.mock.calls.map(([taken]) => taken.saturated)).toEqual(sample.mock.calls.map(() => saturated));
+		engine.fail(new Error('done'));
 	});
 
 	// What a run ending after the end (its retry sees the end, see `retrying`) calls: no request could
