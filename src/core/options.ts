@@ -1,4 +1,3 @@
-import type { KyInstance } from 'ky';
 import { type Checkpoint, checkResumeDigest, normalizeResume, type ResumePoint } from './checkpoint.ts';
 import {
 	DEFAULT_BACKOFF_LIMIT,
@@ -15,6 +14,7 @@ import {
 	WINDOW_FACTOR,
 } from './constants.ts';
 import { type ExpectedDigest, parseIntegrity } from '../integrity/digest.ts';
+import type { KyInstanceLike } from '../http/request.ts';
 import { budgetLimit } from './policies/concurrency.ts';
 import { describeValue } from '../utils/describe-value.ts';
 
@@ -121,9 +121,9 @@ export interface ParallelGetOptions {
 	 * A ky instance to make every request with: its hooks, `timeout`, `retry` and `fetch` apply to
 	 * each range request (use it to add auth or sign URLs). Its retries happen before a response
 	 * arrives; this library's own `retry` resumes chunks that fail after that.
-	 * @default a ky instance with `retry: 0` and `timeout: false`
+	 * @default none: each request is one plain `fetch()`
 	 */
-	ky?: KyInstance;
+	ky?: KyInstanceLike;
 	/** A custom fetch (takes precedence over the ky instance's). */
 	fetch?: typeof globalThis.fetch;
 	/** Attempts per chunk and their backoff; a number is `{ limit }`. */
@@ -203,7 +203,7 @@ export interface NormalizedOptions {
 	chunkSize: number;
 	signal: AbortSignal | undefined;
 	headers: Headers;
-	ky: KyInstance | undefined;
+	ky: KyInstanceLike | undefined;
 	fetch: typeof globalThis.fetch | undefined;
 	retry: Required<RetryOptions>;
 	stallTimeout: number | false;

@@ -1,5 +1,3 @@
-import ky, { type KyInstance } from 'ky';
-
 /** Fetch settings taken from a `Request` input and applied to every range request. */
 export interface RequestSettings {
 	credentials?: RequestCredentials;
@@ -10,12 +8,18 @@ export interface RequestSettings {
 	referrerPolicy?: ReferrerPolicy;
 }
 
+/**
+ * A ky instance (`ky.create(...)`, `ky.extend(...)`), as the `ky` option takes it: called with the
+ * URL and ky's options for one GET, it resolves with the response. Declared here rather than taken
+ * from ky's types, so that the package needs ky only where a caller hands one in.
+ */
+export type KyInstanceLike = (
+	url: string,
+	options: RequestSettings & { method: 'get'; headers: Headers; signal: AbortSignal; fetch?: typeof globalThis.fetch },
+) => PromiseLike<Response>;
+
 /** Makes one GET and resolves with its response, whatever its status. */
 export type Send = (url: string, headers: Headers, signal: AbortSignal) => Promise<Response>;
-
-// Retries and timeouts are this library's own (per chunk, with resume), so the default instance
-// does neither, and hands back error statuses as responses rather than reading their bodies.
-const plainKy = ky.create({ retry: 0, timeout: false, throwHttpErrors: false });
 
 function httpErrorResponse(error: unknown): Response | undefined {
 	// ky's HTTPError, compared by name too so that another copy of ky is recognised.
@@ -26,8 +30,12 @@ function httpErrorResponse(error: unknown): Response | undefined {
 	return undefined;
 }
 
-export function createSend(instance: KyInstance | undefined, fetch: typeof globalThis.fetch | undefined, settings: RequestSettings): Send {
-	const client = instance ?? plainKy;
+export function createSend(instance: KyInstanceLike | undefined, fetch: typeof globalThis.fetch | undefined, settings: RequestSettings): Send {
+	// Retries and timeouts are this library's own (per chunk, with resume): without a ky instance
+	// of the caller's, a request is one plain `fetch()` (the global one looked up at each call, as
+	// a mock or polyfill may replace it).
+	if (!instance) return (url, headers, signal) => (fetch ?? globalThis.fetch)(url, { ...settings, method: 'GET', headers, signal });
+	const client = instance;
 	return async (url, headers, signal) => {
 		try {
 			return await client(url, { ...settings, method: 'get', headers, signal, ...(fetch ? { fetch } : {}) });

@@ -33,7 +33,6 @@ describeChromium('Chromium: examples/browser', () => {
 		site = await startOrigin();
 		site.serveDir('/examples/browser/', `${root}examples/browser`);
 		site.serveDir('/node_modules/parallel-get-stream/dist/', `${root}dist`);
-		site.serveDir('/node_modules/ky/', `${root}node_modules/ky`);
 		site.serveDir('/node_modules/hash-wasm/', `${root}node_modules/hash-wasm`);
 	});
 	afterAll(async () => {

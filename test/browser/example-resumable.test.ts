@@ -23,7 +23,6 @@ describeChromium('Chromium: examples/resumable', () => {
 		site = await startOrigin();
 		site.serveDir('/examples/resumable/', `${root}examples/resumable`);
 		site.serveDir('/node_modules/parallel-get-stream/dist/', `${root}dist`);
-		site.serveDir('/node_modules/ky/', `${root}node_modules/ky`);
 		site.serveDir('/node_modules/hash-wasm/', `${root}node_modules/hash-wasm`);
 	});
 	afterAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * The page side of the browser tests: an origin that serves the built package (`dist/`), ky's
+ * The page side of the browser tests: an origin that serves the built package (`dist/`), hash-wasm's
  * ES modules and the harness page, which maps the bare specifiers with an import map, the way a
  * page without a bundler loads the package.
  */
@@ -54,11 +54,10 @@ declare global {
 	}
 }
 
-/** An origin serving `/dist/`, `/node_modules/ky/`, `/node_modules/hash-wasm/` and `/pages/` (the harness). */
+/** An origin serving `/dist/`, `/node_modules/hash-wasm/` and `/pages/` (the harness). */
 export async function startSite(options?: StartOriginOptions): Promise<Origin> {
 	const origin = await startOrigin(options);
 	origin.serveDir('/dist/', `${root}dist`);
-	origin.serveDir('/node_modules/ky/', `${root}node_modules/ky`);
 	origin.serveDir('/node_modules/hash-wasm/', `${root}node_modules/hash-wasm`);
 	origin.serveDir('/pages/', `${root}test/browser/pages`);
 	return origin;
