@@ -1,6 +1,7 @@
 import ky from 'ky';
 import { describe, expect, it, vi } from 'vitest';
 import {
+	isIntegrityError,
 	isParallelGetError,
 	isRetriesExhaustedError,
 	isRevisionChangedError,
@@ -199,10 +200,11 @@ describe('errors', () => {
 			unexpected: new copy.UnexpectedResponseError('status 404', { status: 404 }),
 			exhausted: new copy.RetriesExhaustedError(3),
 			stall: new copy.StallError(100),
+			integrity: new copy.IntegrityError({ algorithm: 'sha256', expected: 'a', actual: 'b', source: 'integrity' }),
 			base: new copy.ParallelGetError('ERR_NO_READABLE_STREAM', 'none'),
 		};
 		expect(errors.exhausted).not.toBeInstanceOf(RetriesExhaustedError);
-		const guards = { revision: isRevisionChangedError, unexpected: isUnexpectedResponseError, exhausted: isRetriesExhaustedError } as const;
+		const guards = { revision: isRevisionChangedError, unexpected: isUnexpectedResponseError, exhausted: isRetriesExhaustedError, integrity: isIntegrityError } as const;
 		for (const [kind, guard] of Object.entries(guards)) {
 			for (const [other, error] of Object.entries(errors)) expect(guard(error), `${kind}(${other})`).toBe(kind === other);
 		}
@@ -212,6 +214,11 @@ describe('errors', () => {
 		expect(isParallelGetError(named)).toBe(false);
 		expect(isParallelGetError({ name: 'UnexpectedResponseError', code: 'ERR_UNEXPECTED_RESPONSE' })).toBe(false);
 		expect(isParallelGetError(Object.assign(new Error('x'), { name: 'TypeError', code: 'ERR_X' }))).toBe(false);
+		// An error of this copy is one by its class, whatever a subclass names it.
+		class Renamed extends ParallelGetError {
+			override name = 'Renamed';
+		}
+		expect(isParallelGetError(new Renamed('ERR_STALLED', 'm'))).toBe(true);
 		for (const guard of [isParallelGetError, ...Object.values(guards)]) {
 			expect(guard(undefined)).toBe(false);
 			expect(guard(null)).toBe(false);
@@ -252,6 +259,12 @@ describe('error objects', () => {
 		const changed = new RevisionChangedError('ETag', { expected: '"a"', received: '"b"' });
 		expect(changed).toMatchObject({ name: 'RevisionChangedError', code: 'ERR_REVISION_CHANGED', expected: '"a"', received: '"b"' });
 		expect(changed.message).toBe('The object changed during the download: ETag');
+
+		const { IntegrityError } = await import('../src/index.ts');
+		const wrong = { algorithm: 'sha256', expected: 'e', actual: 'a', source: 'repr-digest' };
+		expect(new IntegrityError({ ...wrong, url: 'u' })).toMatchObject({ name: 'IntegrityError', code: 'ERR_INTEGRITY', ...wrong, url: 'u' });
+		expect(new IntegrityError({ ...wrong, url: 'u' }).message).toBe('The sha256 of the bytes of u is a, not e (from repr-digest)');
+		expect(new IntegrityError(wrong).message).toBe('The sha256 of the bytes of the object is a, not e (from repr-digest)');
 	});
 });
 

@@ -53,8 +53,9 @@ const names = new Set(['ParallelGetError', 'RevisionChangedError', 'UnexpectedRe
 /** True for any error raised by this library, even from another copy of the package. */
 export function isParallelGetError(error: unknown): error is ParallelGetError {
 	if (error instanceof ParallelGetError) return true;
-	const candidate = error as { name?: unknown; code?: unknown } | null;
-	return error instanceof Error && names.has(String(candidate?.name)) && typeof candidate?.code === 'string';
+	if (!(error instanceof Error)) return false;
+	const { name, code } = error as Error & { code?: unknown };
+	return names.has(name) && typeof code === 'string';
 }
 
 export function formatRange(range: ByteRange | undefined): string {
