@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } from '../src/http/content-range.ts';
 import { checkPartial, discoveredSize, encodedError, isEncoded, statusError } from '../src/http/checks.ts';
-import { isStrongEtag, isStrongLastModified, pinFromHeaders, pinHeaders, pinMismatch } from '../src/http/validators.ts';
+import { carriesPin, isStrongEtag, isStrongLastModified, pinFromHeaders, pinHeaders, pinMismatch } from '../src/http/validators.ts';
 
 describe('parseContentRange - RFC 9110 §14.4', () => {
 	it.each([
@@ -186,6 +186,22 @@ describe('the header rules, edge by edge', () => {
 		expect(pinFromHeaders(new Headers())).toEqual({ kind: 'none', etag: undefined, lastModified: undefined });
 		expect(pinHeaders({ kind: 'last-modified', lastModified, etag: '"x"' })).toEqual({ 'if-unmodified-since': lastModified });
 		expect(pinHeaders({ kind: 'none', lastModified, etag: 'W/"w"' })).toEqual({});
+	});
+
+	it('an answer sent before the pin was known must carry the validator that pins; with no pin, nothing is asked', () => {
+		const lastModified = 'Wed, 21 Oct 2015 07:28:00 GMT';
+		const byEtag = { kind: 'etag', etag: '"a"', lastModified } as const;
+		const byDate = { kind: 'last-modified', lastModified, etag: undefined } as const;
+		const none = { kind: 'none', etag: undefined, lastModified: undefined } as const;
+		const cases = [
+			[byEtag, { etag: '"a"' }, true],
+			[byEtag, { 'last-modified': lastModified }, false],
+			[byDate, { 'last-modified': lastModified }, true],
+			[byDate, { etag: '"a"' }, false],
+			[none, {}, true],
+			[none, { etag: 'W/"w"' }, true],
+		] as const;
+		for (const [pin, headers, carries] of cases) expect(carriesPin(pin, new Headers(headers)), `${pin.kind} ${JSON.stringify(headers)}`).toBe(carries);
 	});
 
 	it('compares the validator that pins, and for no pin whichever there was', () => {

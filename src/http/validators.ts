@@ -24,8 +24,10 @@ export function isStrongLastModified(lastModified: string | null, date: string |
 	return Number.isNaN(served) || served - modified >= 1000;
 }
 
+// `Headers.get` hands out values with the whitespace around them already stripped (Fetch's
+// "normalize"): no trimming here.
 export function pinFromHeaders(headers: Headers): Pin {
-	const etag = headers.get('etag')?.trim() ?? undefined;
+	const etag = headers.get('etag') ?? undefined;
 	const lastModified = headers.get('last-modified') ?? undefined;
 	if (isStrongEtag(etag)) return { kind: 'etag', etag, lastModified };
 	if (lastModified !== undefined && isStrongLastModified(lastModified, headers.get('date'))) {
@@ -50,13 +52,13 @@ export function pinHeaders(pin: Pin): Record<string, string> {
  * precondition already guards it.
  */
 export function pinMismatch(pin: Pin, headers: Headers): { what: string; expected: string; received: string } | undefined {
-	const etag = headers.get('etag')?.trim();
+	const etag = headers.get('etag');
 	const lastModified = headers.get('last-modified') ?? undefined;
-	const checkEtag = pin.kind === 'etag' || (pin.kind === 'none' && pin.etag !== undefined);
-	if (checkEtag && etag && pin.etag !== undefined && etag !== pin.etag) {
+	if (pin.kind !== 'last-modified' && etag && pin.etag !== undefined && etag !== pin.etag) {
 		return { what: 'ETag', expected: pin.etag, received: etag };
 	}
-	const checkModified = pin.kind === 'last-modified' || (pin.kind === 'none' && pin.etag === undefined);
+	// With no pin, the date only when there was no ETag (an ETag pin always has its ETag).
+	const checkModified = pin.kind === 'last-modified' || pin.etag === undefined;
 	if (checkModified && lastModified && pin.lastModified !== undefined && lastModified !== pin.lastModified) {
 		return { what: 'Last-Modified', expected: pin.lastModified, received: lastModified };
 	}
