@@ -5,6 +5,7 @@
  * (overlap). Each is tested with the others off, unless a test says otherwise.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { MAX_HEDGES_PER_CHUNK } from '../src/core/constants.ts';
 import { type ParallelGetOptions, ParallelGetStream, RevisionChangedError } from '../src/index.ts';
 import { drain, rejection } from './support/collect.ts';
 import { type FaultRule } from './support/origin.ts';
@@ -155,6 +156,26 @@ describe('ParallelGetStream hedging', () => {
 		origin.fault('/hedge-stall.bin', undefined);
 	});
 
+	it('a chunk whose original and both hedges stall is hedged a third time, after twice the delay, instead of waiting out the stall', async () => {
+		const object = origin.put('/hedge-stall-thrice.bin', { size: 4 * chunkSize, seed: 44 });
+		// The first chunk stalls 10 KiB in, and each of its two hedges 5000 bytes further on: for 3 s each.
+		origin.fault('/hedge-stall-thrice.bin', (request) => {
+			if (request.count === 1) return { stallAfterBytes: 10 * KiB, stallMs: 3000 };
+			if (request.range?.start === 10 * KiB || request.range?.start === 10 * KiB + 5000) return { stallAfterBytes: 5000, stallMs: 3000 };
+			return undefined;
+		});
+		// A budget of 8 hedges (by default it would be 2 here: `concurrency`, a quarter of 4 chunks being less).
+		const download = new ParallelGetStream(origin.url('/hedge-stall-thrice.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100, max: 8 } });
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		// Two hedges stopped there, and the chunk waited 3 s for one of the three to wake up.
+		expect(download.stats).toMatchObject({ hedges: 3, hedgesWon: 1, retries: 0, bytesReceived: 4 * chunkSize });
+		const third = origin.requestsTo('/hedge-stall-thrice.bin').find((record) => record.range === `bytes=${10 * KiB + 10_000}-${chunkSize - 1}`);
+		expect(third?.headers['if-match']).toBe(object.etag);
+		await origin.whenIdle();
+		expect(third?.aborted).toBe(false);
+		origin.fault('/hedge-stall-thrice.bin', undefined);
+	});
+
 	it('hedges a body that goes quiet after `after`, but gives a slow server 3 x its time to first byte', async () => {
 		const object = origin.put('/slow-headers.bin', { size: 4 * chunkSize, seed: 41 });
 		// Every answer takes 100 ms to start, far longer than `after`; chunk 1 also stops for 400 ms
@@ -239,7 +260,7 @@ describe('ParallelGetStream hedging', () => {
 		const { hedges, hedgesWon } = download.stats;
 		expect(hedges - hedgesWon).toBe(Math.ceil(chunks / 4));
 		// A chunk is hedged twice at most.
-		expect(hedges).toBeLessThanOrEqual(2 * chunks);
+		expect(hedges).toBeLessThanOrEqual(MAX_HEDGES_PER_CHUNK * chunks);
 		// Each chunk is started by one request at most (a run superseded by a hedge goes on from
 		// the next chunk), so everything beyond the chunks is a hedge. A bound, not a count: how
 		// many chunks each request covers (one or two) depends on the window at the time.
@@ -462,7 +483,7 @@ describe('ParallelGetStream with hedging, tail stealing and overlap together (th
 		// hedges that won do not use up), and each chunk twice at most.
 		expect(stats.hedges).toBeGreaterThanOrEqual(1);
 		expect(stats.hedges - stats.hedgesWon).toBeLessThanOrEqual(Math.max(4, Math.ceil(9 / 4)));
-		expect(stats.hedges).toBeLessThanOrEqual(2 * 9);
+		expect(stats.hedges).toBeLessThanOrEqual(MAX_HEDGES_PER_CHUNK * 9);
 		// Whether a tail pays depends on the pace measured, which a busy machine lowers: stealing
 		// is shown to act in its own tests above; here it may, and the bounds must hold either way.
 		expect(stats.steals).toBeLessThanOrEqual(2 * 4);

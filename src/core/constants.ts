@@ -24,8 +24,13 @@ export const DEFAULT_MAX_BUFFER = 128 * 1024 * 1024;
 export const DEFAULT_HEDGE_AFTER = 100;
 /** The hedge delay doubles after each false alarm, up to this. */
 export const MAX_HEDGE_AFTER = 3200;
-/** Hedges at most for one chunk, and by default for a download (fraction of its chunks, at least `concurrency`). */
+/**
+ * Hedges of one chunk at the hedge delay; a chunk whose hedges go quiet too is hedged again after
+ * twice as long, then four times, up to `MAX_HEDGES_PER_CHUNK` in all (see `quietBeforeHedge`).
+ */
 export const HEDGES_PER_CHUNK = 2;
+export const MAX_HEDGES_PER_CHUNK = 4;
+/** The hedges a download may make by default: this fraction of its chunks, at least `concurrency`. */
 export const HEDGE_BUDGET_FRACTION = 0.25;
 /**
  * Tail stealing: a free slot at the end of the object takes over at least this many bytes of the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HEDGES_PER_CHUNK, MAX_HEDGE_AFTER } from '../../src/core/constants.ts';
-import { afterFalseAlarm, afterHedgeWon, checkEvery, type HedgeView, hedgeBudget, headersDelay, type QuietChunk, stalled } from '../../src/core/policies/hedging.ts';
+import { HEDGES_PER_CHUNK, MAX_HEDGE_AFTER, MAX_HEDGES_PER_CHUNK } from '../../src/core/constants.ts';
+import { afterFalseAlarm, afterHedgeWon, checkEvery, type HedgeView, hedgeBudget, headersDelay, type QuietChunk, quietBeforeHedge, stalled } from '../../src/core/policies/hedging.ts';
 import type { RequestState } from '../../src/core/request.ts';
 
 interface FakeChunk extends QuietChunk {
@@ -53,8 +53,19 @@ describe('stalled (hedging)', () => {
 	});
 
 	it('never hedges a done chunk, one hedged the most times already, or one no slot reads', () => {
-		const chunks = [chunk('done', 500, { done: true }), chunk('twice', 500, { hedged: HEDGES_PER_CHUNK }), chunk('unread', 500, { request: undefined })];
+		const chunks = [chunk('done', 500, { done: true }), chunk('most', 60_000, { hedged: MAX_HEDGES_PER_CHUNK }), chunk('unread', 500, { request: undefined })];
 		expect(decided(chunks)).toEqual([]);
+	});
+
+	it('hedges a chunk whose hedges went quiet too again, after twice as long each time, up to MAX_HEDGES_PER_CHUNK', () => {
+		expect(HEDGES_PER_CHUNK).toBe(2);
+		expect(MAX_HEDGES_PER_CHUNK).toBe(4);
+		expect([0, 1, 2, 3, 4, 5].map((hedged) => quietBeforeHedge(100, hedged))).toEqual([100, 100, 200, 400, Infinity, Infinity]);
+		const twice = { hedged: HEDGES_PER_CHUNK };
+		expect(decided([chunk('a', 199, twice), chunk('b', 200, twice), chunk('c', 399, { hedged: 3 }), chunk('d', 400, { hedged: 3 })])).toEqual([
+			['b', 'leave'],
+			['d', 'leave'],
+		]);
 	});
 
 	it('gives a request still waiting for its headers the longer headers delay', () => {

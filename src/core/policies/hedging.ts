@@ -1,4 +1,4 @@
-import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, MAX_HEDGE_AFTER } from '../constants.ts';
+import { HEDGE_BUDGET_FRACTION, HEDGES_PER_CHUNK, MAX_HEDGE_AFTER, MAX_HEDGES_PER_CHUNK } from '../constants.ts';
 import type { RequestState } from '../request.ts';
 
 /**
@@ -51,7 +51,7 @@ export function stalled<C extends QuietChunk, R extends { readonly state: Reques
 	for (const chunk of view.chunks) {
 		if (made >= view.budget) break;
 		const quiet = view.now - chunk.lastProgressAt;
-		if (chunk.done || chunk.hedged >= HEDGES_PER_CHUNK || quiet < view.after) continue;
+		if (chunk.done || quiet < quietBeforeHedge(view.after, chunk.hedged)) continue;
 		const request = view.slotRequest(chunk);
 		// Slow servers are not stragglers: a request waiting for its headers gets longer.
 		if (!request || (request.state === 'waiting' && quiet < view.headersDelay)) continue;
@@ -61,6 +61,18 @@ export function stalled<C extends QuietChunk, R extends { readonly state: Reques
 		hedges.push({ chunk, request, leave });
 	}
 	return hedges;
+}
+
+/**
+ * How long a chunk hedged `hedged` times already must be quiet before its next hedge: the hedge
+ * delay for its first `HEDGES_PER_CHUNK`, then twice as long for each one more, and never past
+ * `MAX_HEDGES_PER_CHUNK`. Servers that stall one response in ten stall one of its hedges in ten
+ * too: with a hard stop at two, a chunk whose original and both hedges stalled waited out the
+ * whole stall, holding the in-order stream (and the window) back meanwhile.
+ */
+export function quietBeforeHedge(after: number, hedged: number): number {
+	if (hedged >= MAX_HEDGES_PER_CHUNK) return Infinity;
+	return hedged < HEDGES_PER_CHUNK ? after : after * 2 ** (hedged - HEDGES_PER_CHUNK + 1);
 }
 
 /**
