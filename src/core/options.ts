@@ -218,14 +218,12 @@ export interface NormalizedOptions {
 	resume: ResumePoint | undefined;
 }
 
-export function integerOption(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** `or` names the other values the option takes (`stallTimeout`'s `false`), for the message. */
+export function integerOption(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, or = ''): number {
 	if (value === undefined) return fallback;
-	if (typeof value !== 'number' || !Number.isInteger(value)) {
-		throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describeValue(value)}`);
-	}
-	if (value < min || value > max) {
-		throw new RangeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describeValue(value)}`);
-	}
+	const expected = `Expected \`${name}\` to be an integer from ${min} to ${max}${or}, got ${describeValue(value)}`;
+	if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(expected);
+	if (value < min || value > max) throw new RangeError(expected);
 	return value;
 }
 
@@ -330,10 +328,7 @@ export function normalizeOptions(options: ParallelGetOptions | undefined, inheri
 		throw new TypeError(`Expected \`ky\` to be a ky instance (a function), got ${describeValue(ky)}`);
 	}
 	const size = o.size === undefined ? undefined : integerOption('size', o.size, 0, 0);
-	if (o.stallTimeout !== undefined && o.stallTimeout !== false && typeof o.stallTimeout !== 'number') {
-		throw new TypeError(`Expected \`stallTimeout\` to be an integer from 1 to 2147483647 or \`false\`, got ${describeValue(o.stallTimeout)}`);
-	}
-	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647);
+	const stallTimeout = o.stallTimeout === false ? false : integerOption('stallTimeout', o.stallTimeout, DEFAULT_STALL_TIMEOUT, 1, 2_147_483_647, ' or `false`');
 	const chunkSize = integerOption('chunkSize', o.chunkSize, DEFAULT_CHUNK_SIZE, 1);
 	let { concurrency, auto } = normalizeConcurrency(o.concurrency);
 	// Unless given, the budget is what the window needed before there was one: a fixed setting
