@@ -25,12 +25,12 @@ export async function buildServiceWorkerExample(): Promise<{ dir: string; remove
 
 /**
  * A service worker of the tests' own, `test/browser/workers/<name>.js`, bundled the same way into
- * `<name>.bundle.js`, beside its page `<name>.html` that registers it.
+ * `<name>.bundle.js`, beside its page `<name>.html` (a copy of `page.html`) that registers it.
  */
 export async function buildTestWorker(name: string): Promise<{ dir: string; remove: () => Promise<void> }> {
 	const dir = await mkdtemp(join(tmpdir(), `pgs-sw-${name}-`));
 	const source = join(root, 'test/browser/workers');
-	await cp(join(source, `${name}.html`), join(dir, `${name}.html`));
+	await cp(join(source, 'page.html'), join(dir, `${name}.html`));
 	const bundle = await rolldown({ input: join(source, `${name}.js`), cwd: root, platform: 'browser', logLevel: 'warn' });
 	try {
 		await bundle.write({ file: join(dir, `${name}.bundle.js`), format: 'esm', codeSplitting: false });

@@ -4,14 +4,9 @@
 // itself, with the rejections nobody handled in the worker since the last ping.
 import { parallelGet } from 'parallel-get-stream';
 import { answered, libraryOptions, takeRejections } from '../pages/schedule-run.js';
+import { claimAtOnce } from './claim.js';
 
-self.addEventListener('install', () => {
-	self.skipWaiting();
-});
-
-self.addEventListener('activate', (event) => {
-	event.waitUntil(self.clients.claim());
-});
+claimAtOnce();
 
 self.addEventListener('fetch', (event) => {
 	const url = new URL(event.request.url);

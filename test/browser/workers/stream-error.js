@@ -5,6 +5,8 @@
 // returns none, and the stream is errored from the message's listener. `/sw/ping` answers with
 // what each race saw (errored, cancelled, in which order) and the unhandled rejections since the
 // last ping.
+import { claimAtOnce } from './claim.js';
+
 const PIECE = 100_003;
 const rejections = [];
 const races = new Map();
@@ -20,13 +22,7 @@ new BroadcastChannel('race').addEventListener('message', ({ data }) => {
 	race.controller.error(new Error(`the stream's own error, race ${data}`));
 });
 
-self.addEventListener('install', () => {
-	self.skipWaiting();
-});
-
-self.addEventListener('activate', (event) => {
-	event.waitUntil(self.clients.claim());
-});
+claimAtOnce();
 
 self.addEventListener('fetch', (event) => {
 	const url = new URL(event.request.url);

@@ -2,18 +2,14 @@
 // `parallelGet()` of `<path>` on the data origin (the `data` parameter of this script's URL), in
 // 1 MiB chunks over 4 connections, the stream handed straight to `new Response()` as a user
 // would; `/sw/ping` is answered by the worker itself, to show it still answers. Registered by
-// `window.html`; bundled as the service-worker example is.
+// `window.html` (a copy of `page.html`, which hands it the page's `data`); bundled as the
+// service-worker example is.
 import { parallelGet } from 'parallel-get-stream';
+import { claimAtOnce } from './claim.js';
 
 const data = new URL(self.location.href).searchParams.get('data');
 
-self.addEventListener('install', () => {
-	self.skipWaiting();
-});
-
-self.addEventListener('activate', (event) => {
-	event.waitUntil(self.clients.claim());
-});
+claimAtOnce();
 
 self.addEventListener('fetch', (event) => {
 	const url = new URL(event.request.url);
