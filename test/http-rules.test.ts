@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } from '../src/http/content-range.ts';
 import { checkPartial, discoveredSize, encodedError, isEncoded, statusError } from '../src/http/checks.ts';
+import { declaresDigest } from '../src/http/digest-headers.ts';
 import { carriesPin, isStrongEtag, isStrongLastModified, pinFromHeaders, pinHeaders, pinMismatch } from '../src/http/validators.ts';
 
 describe('parseContentRange - RFC 9110 §14.4', () => {
@@ -370,5 +371,38 @@ describe('the verdicts name what came back', () => {
 		[() => discoveredSize(answer({ 'content-range': 'bytes 1-99/1000' }), { start: 0, end: 99 }, url, undefined), 'Content-Range `bytes 1-99/1000` is not the range asked for'],
 	])('%#: %s', (run, reason) => {
 		expect(message(run)).toContain(reason);
+	});
+});
+
+describe('declaresDigest - which answers may declare a digest of the whole object', () => {
+	/** A response of `status` with `headers`, seen as fetch types it (`cors` for another origin). */
+	const answer = (status: number, headers: Record<string, string>, type: ResponseType = 'basic'): Response => {
+		const response = new Response(null, { status, headers });
+		Object.defineProperty(response, 'type', { value: type });
+		return response;
+	};
+	const repr = { 'repr-digest': 'sha-256=:AAAA:' };
+	const body = { 'content-md5': 'AAAA' };
+
+	it('a 200 or a 206 with a digest of the representation: yes, also a cross-origin 206', () => {
+		expect(declaresDigest(answer(200, repr))).toBe(true);
+		expect(declaresDigest(answer(206, repr))).toBe(true);
+		expect(declaresDigest(answer(206, repr, 'cors'))).toBe(true);
+	});
+
+	it('a digest of the body: only on a 200, where the body is the whole object', () => {
+		expect(declaresDigest(answer(200, body))).toBe(true);
+		expect(declaresDigest(answer(206, body))).toBe(false);
+	});
+
+	it('a cross-origin 200: no, whatever it declares (CORS may hide its Content-Encoding)', () => {
+		expect(declaresDigest(answer(200, repr, 'cors'))).toBe(false);
+		expect(declaresDigest(answer(200, body, 'cors'))).toBe(false);
+	});
+
+	it('an encoded body, another status, or no digest header: no', () => {
+		expect(declaresDigest(answer(200, { ...repr, 'content-encoding': 'gzip' }))).toBe(false);
+		expect(declaresDigest(answer(404, repr))).toBe(false);
+		expect(declaresDigest(answer(200, {}))).toBe(false);
 	});
 });
