@@ -21,6 +21,11 @@ import { declaresDigest, RANGE_DIGEST_HEADERS } from './digest-headers.ts';
 
 const DIGEST_FIELD_ALGORITHMS: Record<string, Algorithm> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
 
+/** A digest a header declares: every one of them is written in base64. */
+function declared(algorithm: Algorithm, bytes: Uint8Array, source: string): ExpectedDigest {
+	return { algorithm, values: [bytes], encoding: 'base64', source };
+}
+
 /** An RFC 9530 dictionary (`sha-256=:<base64>:, sha-512=:<base64>:`); unknown keys and bad members are skipped. */
 function digestField(value: string, source: string): ExpectedDigest[] {
 	const found: ExpectedDigest[] = [];
@@ -28,7 +33,7 @@ function digestField(value: string, source: string): ExpectedDigest[] {
 		const match = /^\s*([a-z0-9-]+)=:([A-Za-z0-9+/=]*):\s*(?:;.*)?$/i.exec(member);
 		const algorithm = DIGEST_FIELD_ALGORITHMS[match?.[1]?.toLowerCase() ?? ''];
 		const bytes = algorithm ? ofLength(algorithm, fromBase64(match?.[2] ?? '')) : undefined;
-		if (algorithm && bytes) found.push({ algorithm, values: [bytes], encoding: 'base64', source });
+		if (algorithm && bytes) found.push(declared(algorithm, bytes, source));
 	}
 	return found;
 }
@@ -40,14 +45,14 @@ function googHash(value: string): ExpectedDigest[] {
 		const match = /^\s*(crc32c|md5)=([A-Za-z0-9+/=]+)\s*$/i.exec(member);
 		const algorithm = match?.[1]?.toLowerCase() as Algorithm | undefined;
 		const bytes = algorithm ? ofLength(algorithm, fromBase64(match?.[2] ?? '')) : undefined;
-		if (algorithm && bytes) found.push({ algorithm, values: [bytes], encoding: 'base64', source: 'x-goog-hash' });
+		if (algorithm && bytes) found.push(declared(algorithm, bytes, 'x-goog-hash'));
 	}
 	return found;
 }
 
 function single(headers: Headers, name: string, algorithm: Algorithm): ExpectedDigest[] {
 	const bytes = ofLength(algorithm, fromBase64(headers.get(name)?.trim() ?? ''));
-	return bytes ? [{ algorithm, values: [bytes], encoding: 'base64', source: name }] : [];
+	return bytes ? [declared(algorithm, bytes, name)] : [];
 }
 
 /** Every whole-object digest in `headers` of a response with `status`. */
@@ -83,13 +88,9 @@ export function checkDigestUnchanged(response: Response, digest: ExpectedDigest 
 	if (!digest || !RANGE_DIGEST_HEADERS.includes(digest.source)) return;
 	const now = digestsIn(response.headers, response.status, [digest.source]).filter((found) => found.algorithm === digest.algorithm);
 	const value = now[0]?.values[0];
-	const expected = digest.values[0] as Uint8Array;
-	if (value === undefined || encode(value, 'base64') === encode(expected, 'base64')) return;
-	throw new RevisionChangedError(`${digest.source} ${digest.algorithm} ${encode(value, 'base64')} differs from ${encode(expected, 'base64')}`, {
-		url,
-		range,
-		status: response.status,
-		expected: encode(expected, 'base64'),
-		received: encode(value, 'base64'),
-	});
+	if (value === undefined) return;
+	const received = encode(value, 'base64');
+	const expected = encode(digest.values[0] as Uint8Array, 'base64');
+	if (received === expected) return;
+	throw new RevisionChangedError(`${digest.source} ${digest.algorithm} ${received} differs from ${expected}`, { url, range, status: response.status, expected, received });
 }
