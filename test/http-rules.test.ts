@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseContentLength, parseContentRange, parseRetryAfter, rangeHeader } from '../src/http/content-range.ts';
-import { checkPartial, discoveredSize, encodedError, isEncoded, statusError } from '../src/http/checks.ts';
+import { checkPartial, checkWholeSize, discoveredSize, encodedError, isEncoded, statusError } from '../src/http/checks.ts';
 import { declaresDigest } from '../src/http/digest-headers.ts';
 import { carriesPin, isStrongEtag, isStrongLastModified, pinFromHeaders, pinHeaders, pinMismatch } from '../src/http/validators.ts';
 
@@ -404,5 +404,15 @@ describe('declaresDigest - which answers may declare a digest of the whole objec
 		expect(declaresDigest(answer(200, { ...repr, 'content-encoding': 'gzip' }))).toBe(false);
 		expect(declaresDigest(answer(404, repr))).toBe(false);
 		expect(declaresDigest(answer(200, {}))).toBe(false);
+	});
+});
+
+describe('checkWholeSize - the caller’s `size` against the one answer that carries the whole object', () => {
+	const whole = new Response(null, { status: 200 });
+	it('a length that differs fails, naming both; an unknown length or no `size` says nothing yet', () => {
+		expect(() => checkWholeSize(whole, 99, 'u', 100)).toThrow('the object has 99 bytes, not the 100 given as `size`');
+		expect(() => checkWholeSize(whole, 100, 'u', 100)).not.toThrow();
+		expect(() => checkWholeSize(whole, undefined, 'u', 100)).not.toThrow();
+		expect(() => checkWholeSize(whole, 99, 'u', undefined)).not.toThrow();
 	});
 });
