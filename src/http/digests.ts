@@ -51,7 +51,8 @@ function googHash(value: string): ExpectedDigest[] {
 }
 
 function single(headers: Headers, name: string, algorithm: Algorithm): ExpectedDigest[] {
-	const bytes = ofLength(algorithm, fromBase64(headers.get(name)?.trim() ?? ''));
+	// `Headers.get` strips the whitespace around a value: no trimming here.
+	const bytes = ofLength(algorithm, fromBase64(headers.get(name) ?? ''));
 	return bytes ? [declared(algorithm, bytes, name)] : [];
 }
 
@@ -66,7 +67,7 @@ function digestsIn(headers: Headers, status: number, only?: readonly string[]): 
 	if (wanted('content-digest')) found.push(...digestField(headers.get('content-digest') as string, 'content-digest'));
 	if (wanted('content-md5')) found.push(...single(headers, 'content-md5', 'md5'));
 	// A composite checksum ends in `-<parts>`, which is not base64: `single` skips it.
-	if (headers.get('x-amz-checksum-type')?.trim().toUpperCase() !== 'COMPOSITE') {
+	if (headers.get('x-amz-checksum-type')?.toUpperCase() !== 'COMPOSITE') {
 		for (const algorithm of ['sha256', 'crc64nvme', 'crc32c'] as const) {
 			if (wanted(`x-amz-checksum-${algorithm}`)) found.push(...single(headers, `x-amz-checksum-${algorithm}`, algorithm));
 		}

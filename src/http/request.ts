@@ -35,10 +35,9 @@ export function createSend(instance: KyInstanceLike | undefined, fetch: typeof g
 	// of the caller's, a request is one plain `fetch()` (the global one looked up at each call, as
 	// a mock or polyfill may replace it).
 	if (!instance) return (url, headers, signal) => (fetch ?? globalThis.fetch)(url, { ...settings, method: 'GET', headers, signal });
-	const client = instance;
 	return async (url, headers, signal) => {
 		try {
-			return await client(url, { ...settings, method: 'get', headers, signal, ...(fetch ? { fetch } : {}) });
+			return await instance(url, { ...settings, method: 'get', headers, signal, ...(fetch ? { fetch } : {}) });
 		} catch (error) {
 			// A user's ky instance may throw on error statuses (after its own retries): the status
 			// still decides what happens next (412 = revision changed, 416 = empty, ...).
