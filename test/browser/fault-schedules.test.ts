@@ -26,16 +26,15 @@
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { DownloadStats } from '../../src/index.ts';
 import { base64, digestOf } from '../support/digests.ts';
 import { installSchedule } from '../support/fault-rules.ts';
 import { checkOutcome, checkStats, type Outcome } from '../support/invariants.ts';
-import type { Origin } from '../support/origin.ts';
 import { type Schedule, schedule as schedules, timeBound } from '../support/schedules.ts';
-import { buildTestWorker } from './support/bundle.ts';
+import { useTestWorker } from './support/bundle.ts';
 import { describeChromium, usePage } from './support/chromium.ts';
-import { openHarness, startSite } from './support/site.ts';
+import { openHarness } from './support/site.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 type Variant = 'page' | 'sw';
@@ -162,20 +161,11 @@ function replayLine(variant: Variant, runSeed: number, path: string): string {
 
 describeChromium('Chromium: seeded fault schedules', () => {
 	const chromium = usePage();
-	let site: Origin;
-	let worker: Awaited<ReturnType<typeof buildTestWorker>>;
+	// The harness page and the test worker, on one origin.
+	const worker = useTestWorker('schedules');
 	let runId = 0;
 	/** How the runs ended, to show what the schedules reach. */
 	const tally = new Map<string, number>();
-
-	beforeAll(async () => {
-		[site, worker] = await Promise.all([startSite(), buildTestWorker('schedules')]);
-		site.serveDir('/sw/', worker.dir);
-	});
-	afterAll(async () => {
-		await site?.close();
-		await worker?.remove();
-	});
 
 	/**
 	 * A context and page of the runs' own, opened for `variant`; a new one replaces them after a
@@ -189,10 +179,9 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		context = await chromium.browser.newContext();
 		page = await context.newPage();
 		if (variant === 'page') {
-			await openHarness(page, site);
+			await openHarness(page, worker.site);
 		} else {
-			await page.goto(site.url('/sw/schedules.html'));
-			await page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
+			await worker.open(page);
 		}
 		// The page's side of a run (test/browser/pages/schedule-run.js), loaded as a module.
 		await page.addScriptTag({ type: 'module', content: "import * as run from '/pages/schedule-run.js'; window.scheduleRun = run;" });
@@ -211,7 +200,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 	async function runOne(variant: Variant, s: Schedule): Promise<string[]> {
 		const path = `/fuzz/${variant}-${++runId}.bin`;
 		const failures: string[] = [];
-		const installed = installSchedule(site, path, s);
+		const installed = installSchedule(worker.site, path, s);
 		const { revisions } = installed;
 		const drawn: Drawn = {
 			chunkSize: s.chunkSize,
@@ -222,7 +211,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		};
 		const bound = timeBound(s);
 		const openAtOrigin = (): string[] =>
-			site
+			worker.site
 				.requestsTo(path)
 				.filter((record) => record.endedAt === undefined)
 				.map((record) => `#${record.count} ${record.range ?? 'no range'}${record.fault ? ` ${JSON.stringify(record.fault)}` : ''}`);
@@ -232,7 +221,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 				const run = (window as unknown as { scheduleRun: ScheduleRun }).scheduleRun;
 				return which === 'page' ? run.runInPage(window.library, url, data, hangMs, settleMs) : run.runThroughWorker(url, data, hangMs);
 			},
-			[variant, variant === 'page' ? site.url(path) : path, drawn, bound, SETTLE_MS] as const,
+			[variant, variant === 'page' ? worker.site.url(path) : path, drawn, bound, SETTLE_MS] as const,
 		);
 		const result = await Promise.race([
 			running.catch((error: unknown) => ({ crashed: String(error) })),
@@ -338,7 +327,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		const struck =
 			installed.changed ||
 			s.options.givenSize === 'wrong' ||
-			site.requestsTo(path).some((record) => record.fault !== undefined && Object.keys(record.fault).some((key) => key !== 'corruptByteAt'));
+			worker.site.requestsTo(path).some((record) => record.fault !== undefined && Object.keys(record.fault).some((key) => key !== 'corruptByteAt'));
 		const corrupt = installed.corruptByteAt !== undefined;
 		const stalled = (result.error ?? []).some((link) => link.name === 'StallError');
 		if (!struck && ending.kind === 'read' && !stalled) {
@@ -354,7 +343,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 		}
 
 		if (failures.length > 0) {
-			const requests = site
+			const requests = worker.site
 				.requestsTo(path)
 				.map((record) => `#${record.count} ${record.range ?? '-'} ${record.status}${record.fault ? ` ${JSON.stringify(record.fault)}` : ''}${record.aborted ? ' aborted' : ''}`);
 			failures.push(`outcome: ${result.kind}${result.error ? ` ${describeChain(result.error)}` : ''}; ${result.length} bytes read${result.stats ? `; stats ${JSON.stringify(result.stats)}` : ''}`);
@@ -379,7 +368,7 @@ describeChromium('Chromium: seeded fault schedules', () => {
 				let ran = 0;
 				const property = fc.asyncProperty(browserSchedules(variant), async (s) => {
 					ran++;
-					site.resetStats();
+					worker.site.resetStats();
 					const failures = await runOne(variant, s);
 					if (failures.length > 0) throw new Error(failures.join('\n'));
 				});

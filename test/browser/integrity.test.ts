@@ -9,7 +9,7 @@ import { sha256 } from '../support/collect.ts';
 import { base64, digestOf } from '../support/digests.ts';
 import { objectSlice } from '../support/object.ts';
 import type { Origin } from '../support/origin.ts';
-import { buildServiceWorkerExample } from './support/bundle.ts';
+import { buildServiceWorkerExample, openControlled } from './support/bundle.ts';
 import { describeChromium, usePage } from './support/chromium.ts';
 import { type DownloadResult, openHarness, type PageOptions, startSite } from './support/site.ts';
 
@@ -69,8 +69,7 @@ describeChromium('Chromium: integrity', () => {
 
 	describe('the service-worker example', () => {
 		beforeEach(async () => {
-			await chromium.page.goto(site.url('/app/index.html'));
-			await chromium.page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
+			await openControlled(chromium.page, site.url('/app/index.html'));
 		});
 
 		/** The page's plain fetch() of `path`, which the worker answers with parallelGet(). */

@@ -24,11 +24,9 @@
  * error first then abort. How many of those races were reported is printed (with Chromium 156,
  * all of them); it is not asserted, since the order of a race is not.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { buildTestWorker } from './support/bundle.ts';
+import { beforeEach, expect, it } from 'vitest';
+import { useTestWorker } from './support/bundle.ts';
 import { describeChromium, usePage } from './support/chromium.ts';
-import { startSite } from './support/site.ts';
-import type { Origin } from '../support/origin.ts';
 
 const RACES = 30;
 /** When the page errors the worker's stream and aborts its fetch, after the fetch resolved. */
@@ -46,21 +44,8 @@ interface Races {
 
 describeChromium("Chromium: a service worker's response stream that errors while the page aborts its fetch", () => {
 	const chromium = usePage();
-	let site: Origin;
-	let worker: Awaited<ReturnType<typeof buildTestWorker>>;
-
-	beforeAll(async () => {
-		[site, worker] = await Promise.all([startSite(), buildTestWorker('stream-error')]);
-		site.serveDir('/sw/', worker.dir);
-	});
-	afterAll(async () => {
-		await site?.close();
-		await worker?.remove();
-	});
-	beforeEach(async () => {
-		await chromium.page.goto(site.url('/sw/stream-error.html'));
-		await chromium.page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
-	});
+	const worker = useTestWorker('stream-error');
+	beforeEach(() => worker.open(chromium.page));
 
 	function race(abort: boolean): Promise<Races> {
 		return chromium.page.evaluate(

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { objectSha256 } from '../support/object.ts';
 import { type Origin, type RequestRecord, startOrigin } from '../support/origin.ts';
-import { buildTestWorker } from './support/bundle.ts';
+import { useTestWorker } from './support/bundle.ts';
 import { describeChromium, usePage } from './support/chromium.ts';
 import { expectChunksAndHedges } from './support/site.ts';
 
@@ -35,27 +35,23 @@ interface PageRead {
 
 describeChromium('Chromium: a service worker answering with parallelGet() for an object larger than the window', () => {
 	const chromium = usePage();
-	let site: Origin;
+	// The page and the worker on one origin, the data on another.
+	const worker = useTestWorker('window', startOrigin);
 	let data: Origin;
-	let worker: Awaited<ReturnType<typeof buildTestWorker>>;
 
 	beforeAll(async () => {
-		[site, data, worker] = await Promise.all([startOrigin(), startOrigin(), buildTestWorker('window')]);
-		site.serveDir('/sw/', worker.dir);
+		data = await startOrigin();
 		data.cors({
-			allowOrigin: site.origin,
+			allowOrigin: worker.site.origin,
 			allowHeaders: ['Range', 'If-Match', 'If-Unmodified-Since'],
 			exposeHeaders: ['Content-Range', 'ETag', 'Content-Length', 'Last-Modified'],
 		});
 	});
 	afterAll(async () => {
-		await site?.close();
 		await data?.close();
-		await worker?.remove();
 	});
 	beforeEach(async () => {
-		await chromium.page.goto(site.url(`/sw/window.html?data=${encodeURIComponent(data.origin)}`));
-		await chromium.page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
+		await worker.open(chromium.page, `?data=${encodeURIComponent(data.origin)}`);
 		data.resetStats();
 	});
 

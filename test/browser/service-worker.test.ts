@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { objectSha256 } from '../support/object.ts';
 import type { Origin, RequestRecord } from '../support/origin.ts';
 import { startOrigin } from '../support/origin.ts';
-import { buildServiceWorkerExample } from './support/bundle.ts';
+import { buildServiceWorkerExample, openControlled } from './support/bundle.ts';
 import { describeChromium, until, usePage } from './support/chromium.ts';
 import { expectChunksAndHedges } from './support/site.ts';
 
@@ -40,8 +40,7 @@ describeChromium('Chromium: service worker answering with parallelGet()', () => 
 		await example?.remove();
 	});
 	beforeEach(async () => {
-		await chromium.page.goto(site.url('/app/index.html'));
-		await chromium.page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
+		await openControlled(chromium.page, site.url('/app/index.html'));
 		site.resetStats();
 	});
 

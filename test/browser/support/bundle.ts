@@ -1,8 +1,11 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { rolldown } from 'rolldown';
-import { root } from './site.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { Origin } from '../../support/origin.ts';
+import { root, startSite } from './site.ts';
 
 /**
  * What the service-worker example asks its user to do: copy the page and bundle `sw.js` into
@@ -38,4 +41,37 @@ export async function buildTestWorker(name: string): Promise<{ dir: string; remo
 		await bundle.close();
 	}
 	return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Loads `url` in `page` and waits until the service worker it registers controls the page. */
+export async function openControlled(page: Page, url: string): Promise<void> {
+	await page.goto(url);
+	await page.waitForSelector('#status[data-state=ready]', { timeout: 20_000 });
+}
+
+/**
+ * For the tests of one file: the origin `start()` gives (`startSite`'s by default) serving the test
+ * worker `name` and its page under `/sw/`, from before the first test to after the last.
+ * `open(page, query)` loads that page and waits until the worker controls it.
+ */
+export function useTestWorker(name: string, start: () => Promise<Origin> = startSite): { readonly site: Origin; open(page: Page, query?: string): Promise<void> } {
+	let site: Origin | undefined;
+	let worker: Awaited<ReturnType<typeof buildTestWorker>> | undefined;
+	beforeAll(async () => {
+		[site, worker] = await Promise.all([start(), buildTestWorker(name)]);
+		site.serveDir('/sw/', worker.dir);
+	});
+	afterAll(async () => {
+		await site?.close();
+		await worker?.remove();
+	});
+	return {
+		get site(): Origin {
+			if (!site) throw new Error(`the site of the ${name} worker is not started (outside its tests)`);
+			return site;
+		},
+		open(page, query = '') {
+			return openControlled(page, this.site.url(`/sw/${name}.html${query}`));
+		},
+	};
 }
