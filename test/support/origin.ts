@@ -492,7 +492,11 @@ export async function startOrigin(options: StartOriginOptions = {}): Promise<Ori
       // res.write() corks the socket until the next tick
       await new Promise<void>((r) => setImmediate(r));
       if (st.closed || socket.writableLength === 0) return;
-      await waitDrain(socket, st);
+      // A socket emits 'drain' only after a write that filled its buffer: with fewer bytes left
+      // than that, none comes, and waiting for one hung the response (neither reset nor ended)
+      // whenever the client had been slow to read just then. Look again shortly instead.
+      if (socket.writableNeedDrain) await waitDrain(socket, st);
+      else await sleep(1, st);
     }
   }
 
