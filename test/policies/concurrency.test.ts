@@ -236,9 +236,11 @@ describe('ConcurrencyPolicy - the whole course, step by step', () => {
 			].join(' '));
 	});
 
-	it('samples of GROW_MEASURE_MS: one is a measure while doubling, two are one once the level is held', () => {
+	it('samples of GROW_MEASURE_MS: one is a measure while doubling, MEASURE_MS / GROW_MEASURE_MS of them once the level is held', () => {
+		const perMeasure = MEASURE_MS / GROW_MEASURE_MS;
+		expect(perMeasure).toBe(4);
 		expect(course(GROW_MEASURE_MS, 40)).toBe(
-			[repeat('8:grow', 3), repeat('4:settle', 9), repeat('5:probe', 3), repeat('4:revert', 17), repeat('3:probe', 3), repeat('4:revert', 5)].join(' '),
+			[repeat('8:grow', 3), repeat('4:settle', 1 + HOLD_MEASURES * perMeasure), repeat('5:probe', 1 + perMeasure), repeat('4:revert', 15)].join(' '),
 		);
 	});
 });

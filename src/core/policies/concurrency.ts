@@ -48,7 +48,7 @@ export const START_CONCURRENCY = 4;
 /** Throughput is measured over at least this many ms at each level, after one sample to settle. */
 export const MEASURE_MS = 400;
 /** While doubling, over this many: the way up is where a short download spends its time. */
-export const GROW_MEASURE_MS = 200;
+export const GROW_MEASURE_MS = 100;
 /**
  * Measurements at a held level between two probes: `HOLD_MEASURES`, doubled after each probe that
  * changed nothing (a stable link pays for fewer of them), up to `MAX_HOLD_MEASURES`.
