@@ -238,7 +238,16 @@ describe('ParallelGetStream hedging', () => {
 			stalled.add(index);
 			return { stallAfterBytes: 1000 };
 		});
-		const download = new ParallelGetStream(origin.url('/many-stall.bin'), { chunkSize, concurrency: 2, stallTimeout: false, overlap: false, hedge: { after: 100 } });
+		// A window of two chunks: every request reads one chunk, so each of chunks 1 to 5 is the
+		// start of a request of its own (the consumer, kept waiting, would open a wider window).
+		const download = new ParallelGetStream(origin.url('/many-stall.bin'), {
+			chunkSize,
+			concurrency: 2,
+			maxBuffer: 2 * chunkSize,
+			stallTimeout: false,
+			overlap: false,
+			hedge: { after: 100 },
+		});
 		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
 		origin.fault('/many-stall.bin', undefined);
 		// Each of the five stalls for good: the download ends only because each was hedged, and won.

@@ -148,6 +148,40 @@ describe.each([
 		await origin.whenIdle();
 	});
 
+	// Found by the adaptive benchmark's faulty scenario: the window opened only once the consumer
+	// had spent half of the last half second waiting, about 350 ms of waiting from the start. A
+	// head reset in the first round left the other slots idle behind it until then, or until its
+	// retry.
+	it('a head reset early: the window opens before the retry, for the slots to read on', async () => {
+		const chunkSize = 64 * KiB;
+		const concurrency = 2;
+		const path = '/head-resets.bin';
+		const object = origin.put(path, { size: 16 * chunkSize, seed: 7 });
+		// The first request that covers chunk 1 is reset 1000 bytes in, and retried 250 ms later.
+		let reset = false;
+		origin.fault(path, (request) => {
+			if (reset || request.range?.start !== chunkSize) return undefined;
+			reset = true;
+			return { resetAfterBytes: 1000 };
+		});
+		const download = new ParallelGetStream(origin.url(path), {
+			chunkSize,
+			concurrency,
+			hedge: false,
+			overlap: false,
+			stallTimeout: false,
+			retry: { limit: 2, delay: () => 250, jitter: false },
+		});
+		expect((await drain(download.readable)).sha256).toBe(await object.sha256());
+		origin.fault(path, undefined);
+		const starts = origin.requestsTo(path).map((record) => (record.range ?? '').replace(/^bytes=(\d+)-.*$/, '$1'));
+		const retried = starts.indexOf(String(chunkSize + 1000));
+		expect(retried).toBeGreaterThan(0);
+		// With the window at `concurrency` chunks past the head (chunk 1), chunk 3 waits for the retry.
+		expect(starts.indexOf(String(3 * chunkSize))).toBeGreaterThan(0);
+		expect(starts.indexOf(String(3 * chunkSize))).toBeLessThan(retried);
+	});
+
 	// Mutation testing: the download closed without ending itself, and nothing noticed.
 	it("once it has closed, the download holds no listener on the caller's signal, and a later abort does nothing", async () => {
 		const object = origin.put('/closed.bin', { size: 4 * 64 * KiB + 5, seed: 6 });

@@ -9,6 +9,13 @@ export const WINDOW_FACTOR = 2;
  */
 export const CONSUMER_WAIT_SHARE = 0.5;
 export const CONSUMER_WAIT_PERIOD = 500;
+/**
+ * ...or, once the first bytes went out, while the consumer has waited this many ms without a
+ * byte: the head has stopped (reset and waiting to be retried, or stalled), and the other
+ * connections read on rather than wait behind it. A head that flows, however slowly, sends a
+ * piece far more often than that, and the wait for the first bytes says nothing of the pace.
+ */
+export const STOPPED_HEAD_MS = 100;
 export const DEFAULT_STALL_TIMEOUT = 30_000;
 export const DEFAULT_RETRY_LIMIT = 5;
 export const DEFAULT_BACKOFF_LIMIT = 10_000;

@@ -1,7 +1,7 @@
 import { BusyShare } from '../utils/busy-share.ts';
 import { nextMacrotask } from '../utils/next-macrotask.ts';
 import type { Bytes } from './chunk.ts';
-import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE } from './constants.ts';
+import { CONSUMER_WAIT_PERIOD, CONSUMER_WAIT_SHARE, STOPPED_HEAD_MS } from './constants.ts';
 import type { Download } from './download.ts';
 import type { Verifier } from '../integrity/verifier.ts';
 
@@ -112,11 +112,11 @@ export class PullSource {
 			// enough to count, the window opens (see `networkBound`), even if nothing else happens
 			// meanwhile to look again (a head that stalls, with hedging off, or waits to be retried).
 			const heldBack = download.slots.free && plan.nextStart < (plan.totalChunks ?? 0);
-			const recheck = heldBack ? setTimeout(() => download.schedule(), CONSUMER_WAIT_PERIOD) : undefined;
+			const recheck = heldBack ? setInterval(() => download.schedule(), STOPPED_HEAD_MS) : undefined;
 			await new Promise<void>((resolve) => {
 				this.#waiter = resolve;
 			});
-			clearTimeout(recheck);
+			clearInterval(recheck);
 			this.#waitingSince = undefined;
 			this.#turnStartedAt = performance.now();
 			this.#consumerWaiting.add(waitStarted, this.#turnStartedAt);
@@ -137,12 +137,16 @@ export class PullSource {
 	}
 
 	/**
-	 * The consumer spends at least `CONSUMER_WAIT_SHARE` of its time waiting for bytes: the network
-	 * sets the pace. A wait still going on counts: a head chunk that stalls or is retried keeps the
-	 * consumer waiting, and the window's slack is there for exactly that.
+	 * The consumer spends at least `CONSUMER_WAIT_SHARE` of its time waiting for bytes, or has
+	 * waited `STOPPED_HEAD_MS` for the next byte now: the network sets the pace. A wait still going
+	 * on counts: a head chunk that stalls or is retried keeps the consumer waiting, and the
+	 * window's slack is there for exactly that.
 	 */
 	networkBound(): boolean {
-		return this.#consumerWaiting.share(performance.now(), this.#waitingSince) >= CONSUMER_WAIT_SHARE;
+		const now = performance.now();
+		const since = this.#waitingSince;
+		if (since !== undefined && now - since >= STOPPED_HEAD_MS && this.#download.counters.loaded > 0) return true;
+		return this.#consumerWaiting.share(now, since) >= CONSUMER_WAIT_SHARE;
 	}
 
 	/** Waits for the code that verifies to load; a failure to load fails the download. */
