@@ -6,7 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import { objectSha256 } from '../test/support/object.ts';
 import { type BenchOrigin, type OriginStats, startOriginProcess } from './origin.ts';
 import { MB, memoryWindow, type Scenario } from './scenarios.ts';
-import { type Measurement, runTool, type ToolName, toolAvailable, toolLabel } from './tools.ts';
+import { type Measurement, runLimitMs, runTool, type ToolName, toolAvailable, toolLabel } from './tools.ts';
 
 export interface RunRecord extends Partial<Measurement> {
 	tool: ToolName;
@@ -114,6 +114,7 @@ export async function measure(
 	try {
 		const measurement = await runTool(tool, {
 			url: object.url,
+			limitMs: runLimitMs(scenario.size),
 			concurrency: scenario.concurrency,
 			chunkSize: scenario.chunkSize,
 			...(scenario.auto ? { auto: true } : {}),

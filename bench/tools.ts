@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ClientResult, ClientSpec } from './client.ts';
+import { MB } from './scenarios.ts';
 
 export type ToolName = 'library' | 'fetch' | 'split' | 'curl' | 'aria2' | 'ipull';
 export const TOOL_NAMES: readonly ToolName[] = ['library', 'fetch', 'split', 'curl', 'aria2', 'ipull'];
@@ -32,6 +33,8 @@ export interface Measurement {
 
 export interface ToolRun {
 	url: string;
+	/** The client's process is killed, and the run counted as failed, after this many ms (see `runLimitMs`). */
+	limitMs: number;
 	concurrency: number;
 	/** Library: `'auto'` up to `concurrency`, and its memory budget. */
 	auto?: boolean;
@@ -95,16 +98,38 @@ interface Exited {
 	elapsedMs: number;
 }
 
-function run(command: string, args: string[]): Promise<Exited> {
+/**
+ * How long a client may take over an object of `size` bytes before it counts as hung: as long as
+ * 2 MB/s would take, and a minute at least. Every scenario runs far faster; a peer that hangs
+ * (or a fault it never recovers from) fails its run instead of holding up the whole bench.
+ */
+export function runLimitMs(size: number): number {
+	return Math.max(60_000, (size / (2 * MB)) * 1000);
+}
+
+function run(command: string, args: string[], limitMs: number): Promise<Exited> {
 	return new Promise((resolve, reject) => {
 		const started = performance.now();
-		const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+		// A group of its own, so that a time bound kills what it started too (GNU time's child).
+		const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 		let stdout = '';
 		let stderr = '';
+		let hung = false;
+		const timer = setTimeout(() => {
+			hung = true;
+			if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+		}, limitMs);
 		child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
 		child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-		child.once('error', reject);
-		child.once('close', (code) => resolve({ code, stdout, stderr, elapsedMs: performance.now() - started }));
+		child.once('error', (error) => {
+			clearTimeout(timer);
+			reject(error);
+		});
+		child.once('close', (code) => {
+			clearTimeout(timer);
+			if (hung) reject(new Error(`${basename(command)} did not finish within ${Math.round(limitMs / 1000)} s and was killed`));
+			else resolve({ code, stdout, stderr, elapsedMs: performance.now() - started });
+		});
 	});
 }
 
@@ -112,10 +137,10 @@ function run(command: string, args: string[]): Promise<Exited> {
  * Runs `command` under GNU time when it is installed, for the peak RSS of the program itself
  * (`%M`, KiB); the wrapper adds about a millisecond to the wall time.
  */
-async function runMeasured(command: string, args: string[], dir: string): Promise<Exited & { peakRssBytes?: number }> {
-	if (!hasTime) return run(command, args);
+async function runMeasured(command: string, args: string[], dir: string, limitMs: number): Promise<Exited & { peakRssBytes?: number }> {
+	if (!hasTime) return run(command, args, limitMs);
 	const out = join(dir, 'time.txt');
-	const exited = await run(TIME, ['-f', '%M', '-o', out, command, ...args]);
+	const exited = await run(TIME, ['-f', '%M', '-o', out, command, ...args], limitMs);
 	const text = await readFile(out, 'utf8').catch(() => '');
 	const kib = Number(text.trim().split('\n').at(-1));
 	return Number.isFinite(kib) && kib > 0 ? { ...exited, peakRssBytes: kib * 1024 } : exited;
@@ -150,7 +175,7 @@ async function runNode(tool: ClientSpec['tool'], options: ToolRun): Promise<Meas
 		const nodeArgs = [...(options.nodeArgs ?? [])];
 		// One profile per run, named after the tool.
 		if (nodeArgs.includes('--cpu-prof')) nodeArgs.push(`--cpu-prof-name=${tool}-${++profiles}-${process.pid}.cpuprofile`);
-		const exited = await run(process.execPath, [...nodeArgs, client, JSON.stringify(spec)]);
+		const exited = await run(process.execPath, [...nodeArgs, client, JSON.stringify(spec)], options.limitMs);
 		if (exited.code !== 0) throw failed(`the ${tool} client`, exited);
 		const text = spec.resultFile === undefined ? (exited.stdout.trim().split('\n').at(-1) ?? '') : await readFile(spec.resultFile, 'utf8');
 		return measurement(JSON.parse(text) as ClientResult);
@@ -189,7 +214,7 @@ async function runCurl(options: ToolRun): Promise<Measurement> {
 		// writes a file, hashed after the clock stopped: bytes that arrive are not always the right ones.
 		const file = join(dir, 'object.bin');
 		const args = options.faults ? [...CURL_RETRY_ARGS, '-o', file] : ['-o', '/dev/null'];
-		const exited = await runMeasured('curl', ['-sS', ...args, '-w', format, options.url], dir);
+		const exited = await runMeasured('curl', ['-sS', ...args, '-w', format, options.url], dir, options.limitMs);
 		if (exited.code !== 0) throw failed('curl', exited);
 		const [status, size, starttransfer, total] = exited.stdout.trim().split(' ').map(Number);
 		if (status !== 200) throw new Error(`curl got status ${status}`);
@@ -236,7 +261,7 @@ async function runAria2(options: ToolRun): Promise<Measurement> {
 			'--console-log-level=error',
 			options.url,
 		];
-		const exited = await runMeasured('aria2c', args, dir);
+		const exited = await runMeasured('aria2c', args, dir, options.limitMs);
 		if (exited.code !== 0) throw failed('aria2c', exited);
 		const file = join(dir, 'object.bin');
 		// Checked after the clock stopped.

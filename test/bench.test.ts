@@ -1,8 +1,9 @@
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { faultFor, faultRule } from '../bench/faults.ts';
 import { runBench } from '../bench/harness.ts';
 import { DEFAULTS, MiB, PROBE_HEADER, scenario } from '../bench/scenarios.ts';
-import { toolAvailable } from '../bench/tools.ts';
+import { runTool, toolAvailable } from '../bench/tools.ts';
 import { objectSha256 } from './support/object.ts';
 
 // Smoke test of `npm run bench`: the harness runs end to end on a tiny object and checks what it
@@ -116,4 +117,28 @@ describe('bench harness', () => {
 		}
 		expect(result?.checks.map((item) => item.what)).toEqual(toolAvailable('aria2') ? ['MB/s / aria2c'] : []);
 	});
+
+	// A peer's client that waited for ever on a response that never ended hung the whole bench.
+	test.each(['fetch', ...(['curl', 'aria2'] as const).filter((tool) => toolAvailable(tool))] as const)(
+		'a run of %s that never ends is killed at its time bound, and fails',
+		{ timeout: 30_000 },
+		async (tool) => {
+			// Accepts, reads the request, and never answers.
+			const sockets = new Set<Socket>();
+			const server = createServer((socket) => {
+				sockets.add(socket);
+				socket.on('error', () => undefined);
+			});
+			await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+			const address = server.address();
+			const port = typeof address === 'object' && address ? address.port : 0;
+			try {
+				const run = runTool(tool, { url: `http://127.0.0.1:${port}/never.bin`, limitMs: 1500, concurrency: 2, chunkSize: MiB });
+				await expect(run).rejects.toThrow(/did not finish within 2 s and was killed/);
+			} finally {
+				for (const socket of sockets) socket.destroy();
+				await new Promise((resolve) => server.close(resolve));
+			}
+		},
+	);
 });
