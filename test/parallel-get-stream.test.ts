@@ -371,6 +371,28 @@ describe.each([
 		expect(download.stats.maxBufferedBytes).toBeLessThanOrEqual(concurrency * chunkSize);
 	});
 
+	it('a slow consumer behind a late first answer keeps `concurrency` chunks ahead: the wait for the first bytes says nothing of its pace', async () => {
+		const chunkSize = 64 * KiB;
+		const concurrency = 2;
+		const path = '/late-slow-reader.bin';
+		const object = origin.put(path, { size: 24 * chunkSize, seed: 21 });
+		// Discovery's headers come after 250 ms: more than the 0.1 s that opens the window for a
+		// head that stopped, less than the consumer's share of waiting needs.
+		origin.fault(path, (request) => (request.count === 1 ? { delayMs: 250 } : undefined));
+		const download = new ParallelGetStream(origin.url(path), { chunkSize, concurrency });
+		const reader = download.readable.getReader();
+		const hash = createHash('sha256');
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			hash.update(value);
+			await new Promise((resolve) => setTimeout(resolve, 10));
+		}
+		origin.fault(path, undefined);
+		expect(hash.digest('hex')).toBe(await object.sha256());
+		expect(download.stats.maxBufferedBytes).toBeLessThanOrEqual(concurrency * chunkSize);
+	});
+
 	it('resumes a two-chunk request broken in its second chunk from its first missing byte', async () => {
 		const chunkSize = 64 * KiB;
 		const object = origin.put('/reset-run.bin', { size: 8 * chunkSize, seed: 17 });

@@ -112,7 +112,9 @@ export class PullSource {
 			// enough to count, the window opens (see `networkBound`), even if nothing else happens
 			// meanwhile to look again (a head that stalls, with hedging off, or waits to be retried).
 			const heldBack = download.slots.free && plan.nextStart < (plan.totalChunks ?? 0);
-			const recheck = heldBack ? setInterval(() => download.schedule(), STOPPED_HEAD_MS) : undefined;
+			// After the I/O pending once the timer fires: a process that did not get the CPU for a
+			// while runs its timers before it reads its sockets, and the head would look stopped.
+			const recheck = heldBack ? setInterval(() => nextMacrotask(() => download.schedule()), STOPPED_HEAD_MS) : undefined;
 			await new Promise<void>((resolve) => {
 				this.#waiter = resolve;
 			});
