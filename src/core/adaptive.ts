@@ -5,6 +5,8 @@ import { type ConcurrencyReason, ConcurrencyPolicy, pushbackOf } from './policie
 
 /** `'auto'`: ms between throughput samples, at least (2 x the time to first byte if longer). */
 const SAMPLE_MS = 100;
+/** `'auto'`: bytes per connection a throughput measure spans at least (pieces are up to 64 KiB). */
+const MEASURE_BYTES = 256 * 1024;
 /** Changes of concurrency kept in `stats.concurrencyChanges`. */
 const MAX_CHANGES_LOGGED = 64;
 
@@ -13,7 +15,7 @@ export function concurrencyPolicy(options: NormalizedOptions): ConcurrencyPolicy
 	const { auto } = options;
 	// Requests on top of the slots count against a server's limit too.
 	const onTop = options.hedge || options.overlap ? maxHedging : () => 0;
-	return auto && auto.max > 1 ? new ConcurrencyPolicy({ ...auto, onTop }) : undefined;
+	return auto && auto.max > 1 ? new ConcurrencyPolicy({ ...auto, onTop, measureBytes: MEASURE_BYTES }) : undefined;
 }
 
 /**

@@ -16,6 +16,12 @@ export interface ConcurrencyBounds {
 	 * too. `() => 0` when both are off.
 	 */
 	readonly onTop: (concurrency: number) => number;
+	/**
+	 * Bytes per slot that a measure spans at least, on top of its time: bytes arrive in pieces,
+	 * and a measure of a few pieces per connection is off by a whole piece here or there (a slow
+	 * link measured over 0.1 s can seem to have doubled). 0 when not given.
+	 */
+	readonly measureBytes?: number;
 }
 
 /** What was received over one interval. */

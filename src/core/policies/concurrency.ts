@@ -138,6 +138,7 @@ export class ConcurrencyPolicy {
 		this.#measured.ms += sample.ms;
 		this.#measured.bytes += sample.bytes;
 		if (this.#measured.ms < (this.#phase === 'doubling' ? GROW_MEASURE_MS : MEASURE_MS)) return this.#target;
+		if (this.#measured.bytes < this.#target * (this.#bounds.measureBytes ?? 0)) return this.#target;
 		const level: Level = { concurrency: this.#target, throughput: this.#measured.bytes / this.#measured.ms };
 		this.#measured = { ms: 0, bytes: 0 };
 		this.#decide(level, sample.at);
