@@ -107,26 +107,62 @@ export function runLimitMs(size: number): number {
 	return Math.max(60_000, (size / (2 * MB)) * 1000);
 }
 
+/** Process groups of the clients running now (see `run`). */
+const groups = new Set<number>();
+
+/** Kills a client's process group; one that has just exited is gone already. */
+function killGroup(pid: number): void {
+	try {
+		process.kill(-pid, 'SIGKILL');
+	} catch {
+		// ESRCH: nothing left to kill.
+	}
+}
+
+let forwarding = false;
+
+/**
+ * A client in a group of its own no longer gets the terminal's Ctrl-C with the bench: on SIGINT
+ * or SIGTERM the bench kills every client's group, then ends by the same signal.
+ */
+function forwardSignals(): void {
+	if (forwarding) return;
+	forwarding = true;
+	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+		process.once(signal, () => {
+			for (const pid of groups) killGroup(pid);
+			process.kill(process.pid, signal);
+		});
+	}
+}
+
 function run(command: string, args: string[], limitMs: number): Promise<Exited> {
+	forwardSignals();
 	return new Promise((resolve, reject) => {
 		const started = performance.now();
 		// A group of its own, so that a time bound kills what it started too (GNU time's child).
 		const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+		const { pid } = child;
+		if (pid !== undefined) groups.add(pid);
 		let stdout = '';
 		let stderr = '';
 		let hung = false;
 		const timer = setTimeout(() => {
 			hung = true;
-			if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+			if (pid !== undefined) killGroup(pid);
 		}, limitMs);
+		const ended = (): void => {
+			clearTimeout(timer);
+			if (pid !== undefined) groups.delete(pid);
+		};
 		child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
 		child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
 		child.once('error', (error) => {
-			clearTimeout(timer);
+			ended();
 			reject(error);
 		});
 		child.once('close', (code) => {
-			clearTimeout(timer);
+			ended();
 			if (hung) reject(new Error(`${basename(command)} did not finish within ${Math.round(limitMs / 1000)} s and was killed`));
 			else resolve({ code, stdout, stderr, elapsedMs: performance.now() - started });
 		});
